@@ -1,0 +1,3 @@
+module github.com/aisam/aisam
+
+go 1.26
