@@ -1,39 +1,219 @@
 // Package gemm is aisam's single-precision matrix multiply: packed, cache-blocked, with
 // assembly micro-kernels for AVX-512 and AVX2+FMA chosen at run time and a portable Go
 // kernel everywhere else.
+//
+// The layout follows BLIS: B is packed into kc×nr micro-panels shared by all workers,
+// each worker packs an mc×kc block of A into mr×kc micro-panels that stay in its L2, and
+// the micro-kernel computes one mr×nr tile of C in registers. Products with few rows
+// (m ≤ directMaxM, as in SAM's mask decoder) skip the blocking and read B in place, so
+// they do not pay for packing a large B they use only once.
 package gemm
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/aisam/aisam/internal/par"
+)
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C on row-major matrices, where op(A) is
 // m×k (A is k×m when transA) and op(B) is k×n (B is n×k when transB); lda, ldb and ldc
 // are the row strides. It runs on the internal/par pool. beta == 0 ignores C's contents.
+// Inconsistent sizes are programming errors and panic with the shapes.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	naive(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	check(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	kr := current.Load()
+	if m <= directMaxM {
+		direct(kr, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	packed(kr, kr.kc, kr.mc, kr.nc, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// naive is the reference loop; it is replaced by the packed kernels.
-func naive(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	for i := 0; i < m; i++ {
-		for j := 0; j < n; j++ {
-			var s float32
-			for p := 0; p < k; p++ {
-				var av, bv float32
-				if transA {
-					av = a[p*lda+i]
-				} else {
-					av = a[i*lda+p]
-				}
-				if transB {
-					bv = b[j*ldb+p]
-				} else {
-					bv = b[p*ldb+j]
-				}
-				s += av * bv
+// directMaxM is the largest m computed without packing B: up to here B is read about
+// once per mr rows, which costs less than packing it.
+const directMaxM = 24
+
+func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("gemm: negative size m=%d n=%d k=%d", m, n, k))
+	}
+	need := func(name string, rows, cols, ld, have int) {
+		if ld < max(cols, 1) {
+			panic(fmt.Sprintf("gemm: %s is %d×%d but its stride is %d", name, rows, cols, ld))
+		}
+		if rows > 0 && cols > 0 && have < (rows-1)*ld+cols {
+			panic(fmt.Sprintf("gemm: %s is %d×%d with stride %d: needs %d elements, has %d", name, rows, cols, ld, (rows-1)*ld+cols, have))
+		}
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	need("A", ar, ac, lda, len(a))
+	need("B", br, bc, ldb, len(b))
+	need("C", m, n, ldc, len(c))
+}
+
+// scaleC sets C = beta·C (C = 0 when beta is 0, whatever C held).
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		if beta != 1 {
+			for j := range row {
+				row[j] *= beta
 			}
-			if beta == 0 {
-				c[i*ldc+j] = alpha * s
+		}
+	}
+}
+
+// ceilDiv and roundUp are the block arithmetic.
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+func roundUp(a, b int) int { return ceilDiv(a, b) * b }
+
+// balanced splits total into the fewest blocks of at most limit and returns the block
+// size, rounded up to a multiple of unit, so that the last block is not a sliver.
+func balanced(total, limit, unit int) int {
+	nb := ceilDiv(total, limit)
+	return roundUp(ceilDiv(total, nb), unit)
+}
+
+// bufPool recycles packing buffers between calls and workers.
+var bufPool sync.Pool
+
+// getBuf returns a buffer of at least n floats whose start is 64-byte aligned.
+func getBuf(n int) *[]float32 {
+	if p, ok := bufPool.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := alignedFloats(n)
+	return &s
+}
+
+func putBuf(p *[]float32) { bufPool.Put(p) }
+
+// tile runs the micro-kernel on one rows×cols tile of C; partial tiles (at the right and
+// bottom edges) go through a scratch tile so the kernel always writes mr×nr floats.
+func tile(kr *kernel, kc int, ap, bp []float32, ldb int, alpha, beta float32, c []float32, ci, ldc, rows, cols int) {
+	if rows == kr.mr && cols == kr.nr {
+		kr.micro(kc, &ap[0], &bp[0], ldb, &c[ci], ldc, alpha, beta)
+		return
+	}
+	var scratch [maxMR * maxNR]float32
+	kr.micro(kc, &ap[0], &bp[0], ldb, &scratch[0], kr.nr, alpha, 0)
+	for i := range rows {
+		src := scratch[i*kr.nr : i*kr.nr+cols]
+		dst := c[ci+i*ldc : ci+i*ldc+cols]
+		if beta == 0 {
+			copy(dst, src)
+			continue
+		}
+		for j, v := range src {
+			dst[j] = v + beta*dst[j]
+		}
+	}
+}
+
+// direct computes a product with few rows: A is packed whole (it is small), and B's
+// micro-panels are read in place when op(B) is row-major and full width, or packed one
+// panel at a time otherwise. Workers split the columns.
+func direct(kr *kernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	mr, nr := kr.mr, kr.nr
+	mp := roundUp(m, mr)
+	abuf := getBuf(mp * k)
+	defer putBuf(abuf)
+	packA(*abuf, transA, a, lda, 0, m, 0, k, mr)
+	panels := ceilDiv(n, nr)
+	par.For(panels, 4, func(lo, hi int) {
+		var bbuf *[]float32
+		for jp := lo; jp < hi; jp++ {
+			j0 := jp * nr
+			cols := min(nr, n-j0)
+			bp, bld := []float32(nil), 0
+			if !transB && cols == nr {
+				bp, bld = b[j0:], ldb
 			} else {
-				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+				if bbuf == nil {
+					bbuf = getBuf(k * nr)
+					defer putBuf(bbuf)
+				}
+				packB(*bbuf, transB, b, ldb, 0, k, j0, cols, nr)
+				bp, bld = *bbuf, nr
 			}
+			for i0 := 0; i0 < m; i0 += mr {
+				tile(kr, k, (*abuf)[i0*k:], bp, bld, alpha, beta, c, i0*ldc+j0, ldc, min(mr, m-i0), cols)
+			}
+		}
+	})
+}
+
+// packed is the blocked product for everything else.
+func packed(kr *kernel, kcMax, mcMax, ncMax int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	mr, nr := kr.mr, kr.nr
+	kc0 := balanced(k, kcMax, 1)
+	mc := balanced(m, mcMax, mr)
+	nc0 := balanced(n, ncMax, nr)
+	nIC := ceilDiv(m, mc)
+	w := par.Workers()
+	bbuf := getBuf(roundUp(min(nc0, n), nr) * kc0)
+	defer putBuf(bbuf)
+	for jc := 0; jc < n; jc += nc0 {
+		nc := min(nc0, n-jc)
+		panels := ceilDiv(nc, nr)
+		// Too few row blocks to keep every worker busy: split the columns too, at
+		// the cost of packing the A block once per column chunk.
+		split := 1
+		if w > 1 && nIC < 2*w {
+			split = min(panels, ceilDiv(3*w, nIC))
+		}
+		perChunk := ceilDiv(panels, split)
+		split = ceilDiv(panels, perChunk)
+		for pc := 0; pc < k; pc += kc0 {
+			kc := min(kc0, k-pc)
+			bt := beta
+			if pc > 0 {
+				bt = 1
+			}
+			bb := *bbuf
+			par.For(panels, 8, func(lo, hi int) {
+				for jp := lo; jp < hi; jp++ {
+					cols := min(nr, nc-jp*nr)
+					packB(bb[jp*nr*kc:], transB, b, ldb, pc, kc, jc+jp*nr, cols, nr)
+				}
+			})
+			par.ForEach(nIC*split, func(t int) {
+				ib, jb := t/split, t%split
+				i0 := ib * mc
+				rows := min(mc, m-i0)
+				abuf := getBuf(roundUp(rows, mr) * kc)
+				defer putBuf(abuf)
+				ab := *abuf
+				packA(ab, transA, a, lda, i0, rows, pc, kc, mr)
+				for jp := jb * perChunk; jp < min(panels, (jb+1)*perChunk); jp++ {
+					j0 := jp * nr
+					cols := min(nr, nc-j0)
+					bp := bb[jp*nr*kc:]
+					for ir := 0; ir < rows; ir += mr {
+						tile(kr, kc, ab[ir*kc:], bp, nr, alpha, bt, c, (i0+ir)*ldc+jc+j0, ldc, min(mr, rows-ir), cols)
+					}
+				}
+			})
 		}
 	}
 }

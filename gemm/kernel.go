@@ -1,0 +1,105 @@
+package gemm
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"unsafe"
+)
+
+// microFn computes one mr×nr tile: C[i*ldc+j] = alpha·Σ_p a[p*mr+i]·b[p*ldb+j] + beta·C
+// for p < k (k ≥ 1), where a is a packed A micro-panel and b points at k rows of nr
+// floats with stride ldb (a packed B micro-panel, or B itself). beta == 0 never reads C.
+type microFn func(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
+
+// kernel is a micro-kernel with the block sizes that suit it.
+type kernel struct {
+	name       string
+	mr, nr     int // register tile
+	kc, mc, nc int // cache blocks: depth (L1/L2), rows of A (L2), columns of B (L3)
+	micro      microFn
+}
+
+// The largest register tile of any kernel (sizes the edge scratch tile).
+const maxMR, maxNR = 12, 32
+
+// goKernel is the portable kernel, available everywhere.
+var goKernel = &kernel{name: "go", mr: 4, nr: 4, kc: 256, mc: 128, nc: 1024, micro: microGo}
+
+// kernels lists the kernels this CPU can run, fastest first; init on amd64 prepends the
+// assembly ones the CPU supports.
+var kernels = []*kernel{goKernel}
+
+var current atomic.Pointer[kernel]
+
+func init() { current.Store(kernels[0]) }
+
+// Kernel reports the name of the micro-kernel in use: "avx512", "avx2" or "go".
+func Kernel() string { return current.Load().name }
+
+// Kernels lists the kernels this CPU supports, fastest first.
+func Kernels() []string {
+	var s []string
+	for _, k := range kernels {
+		s = append(s, k.name)
+	}
+	return s
+}
+
+// SetKernel selects the micro-kernel for later calls, for conformance tests and
+// benchmarks; "" or "auto" restores the fastest. It fails for a kernel this CPU (or
+// build) cannot run.
+func SetKernel(name string) error {
+	if name == "" || name == "auto" {
+		current.Store(kernels[0])
+		return nil
+	}
+	for _, k := range kernels {
+		if k.name == name {
+			current.Store(k)
+			return nil
+		}
+	}
+	return fmt.Errorf("gemm: kernel %q not available on this CPU (have %s)", name, strings.Join(Kernels(), ", "))
+}
+
+// microGo is the portable 4×4 micro-kernel: sixteen accumulators stay in registers.
+func microGo(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32) {
+	as := unsafe.Slice(a, 4*k)
+	bs := unsafe.Slice(b, (k-1)*ldb+4)
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+	for p := range k {
+		ap := as[p*4 : p*4+4 : p*4+4]
+		bp := bs[p*ldb : p*ldb+4 : p*ldb+4]
+		a0, a1, a2, a3 := ap[0], ap[1], ap[2], ap[3]
+		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	cs := unsafe.Slice(c, 3*ldc+4)
+	acc := [16]float32{c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33}
+	for i := range 4 {
+		row := cs[i*ldc : i*ldc+4 : i*ldc+4]
+		for j := range 4 {
+			if beta == 0 {
+				row[j] = alpha * acc[i*4+j]
+			} else {
+				row[j] = alpha*acc[i*4+j] + beta*row[j]
+			}
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package gemm
+
+import "unsafe"
+
+// packA copies rows [i0,i0+rows) × columns [p0,p0+kc) of op(A) into dst as consecutive
+// mr×kc micro-panels, each stored column by column (the mr values of one k step are
+// adjacent, the order the micro-kernel broadcasts them). Rows past the end are zero.
+func packA(dst []float32, transA bool, a []float32, lda, i0, rows, p0, kc, mr int) {
+	for r0 := 0; r0 < rows; r0 += mr {
+		panel := dst[r0*kc : (r0+mr)*kc]
+		nr := min(mr, rows-r0)
+		if transA {
+			// op(A)[i][p] = a[p*lda+i]: each k step is a contiguous run of A.
+			for p := range kc {
+				src := a[(p0+p)*lda+i0+r0:]
+				d := panel[p*mr : p*mr+mr]
+				copy(d[:nr], src[:nr])
+				clear(d[nr:])
+			}
+			continue
+		}
+		for r := range nr {
+			src := a[(i0+r0+r)*lda+p0 : (i0+r0+r)*lda+p0+kc]
+			for p, v := range src {
+				panel[p*mr+r] = v
+			}
+		}
+		for r := nr; r < mr; r++ {
+			for p := range kc {
+				panel[p*mr+r] = 0
+			}
+		}
+	}
+}
+
+// packB copies rows [p0,p0+kc) × columns [j0,j0+cols) of op(B) into dst as one kc×nr
+// micro-panel, row by row; columns past cols are zero.
+func packB(dst []float32, transB bool, b []float32, ldb, p0, kc, j0, cols, nr int) {
+	panel := dst[:kc*nr]
+	if !transB {
+		for p := range kc {
+			d := panel[p*nr : p*nr+nr]
+			copy(d[:cols], b[(p0+p)*ldb+j0:(p0+p)*ldb+j0+cols])
+			clear(d[cols:])
+		}
+		return
+	}
+	// op(B)[p][j] = b[j*ldb+p]: read each row of B once, scatter it down a column.
+	for j := range cols {
+		src := b[(j0+j)*ldb+p0 : (j0+j)*ldb+p0+kc]
+		for p, v := range src {
+			panel[p*nr+j] = v
+		}
+	}
+	if cols < nr {
+		for p := range kc {
+			clear(panel[p*nr+cols : p*nr+nr])
+		}
+	}
+}
+
+// alignedFloats allocates n floats starting on a 64-byte boundary (one cache line, one
+// AVX-512 register), so packed panels never straddle lines needlessly.
+func alignedFloats(n int) []float32 {
+	s := make([]float32, n+16)
+	off := int(uintptr(unsafe.Pointer(&s[0]))&63) / 4
+	if off != 0 {
+		off = 16 - off
+	}
+	return s[off : off+n : off+n]
+}
