@@ -1,0 +1,122 @@
+package metrics
+
+import "math"
+
+// boxPair is a mask pair cropped to the bounding box of their union. Cropping changes no
+// distance and no surface: every voxel outside the box is background in both masks.
+type boxPair struct {
+	shape      []int  // box shape (nil when both masks are empty)
+	a, b       []bool // cropped masks (a = prediction, b = ground truth)
+	na, nb, ni int    // foreground counts and intersection over the whole arrays
+}
+
+// cropPair scans two label arrays for value v (one pass, row by row) and crops the masks
+// pred == v, gt == v to the bounding box of their union.
+func cropPair[T comparable](pred, gt []T, v T, shape []int) *boxPair {
+	nd := len(shape)
+	w := shape[nd-1]
+	rows := len(pred) / w
+	lo := make([]int, nd)
+	hi := make([]int, nd)
+	for k := range nd {
+		lo[k], hi[k] = math.MaxInt, -1
+	}
+	bp := &boxPair{}
+	coord := make([]int, nd)
+	for r := range rows {
+		off := r * w
+		first, last := -1, -1
+		pr, gr := pred[off:off+w], gt[off:off+w]
+		for x := range w {
+			pa, ga := pr[x] == v, gr[x] == v
+			if pa || ga {
+				if first < 0 {
+					first = x
+				}
+				last = x
+				if pa {
+					bp.na++
+					if ga {
+						bp.ni++
+					}
+				}
+				if ga {
+					bp.nb++
+				}
+			}
+		}
+		if first < 0 {
+			continue
+		}
+		rr := r
+		for k := nd - 2; k >= 0; k-- {
+			coord[k] = rr % shape[k]
+			rr /= shape[k]
+		}
+		for k := 0; k < nd-1; k++ {
+			lo[k] = min(lo[k], coord[k])
+			hi[k] = max(hi[k], coord[k])
+		}
+		lo[nd-1] = min(lo[nd-1], first)
+		hi[nd-1] = max(hi[nd-1], last)
+	}
+	if bp.na+bp.nb == 0 {
+		return bp
+	}
+	bs := make([]int, nd)
+	total := 1
+	for k := range nd {
+		bs[k] = hi[k] - lo[k] + 1
+		total *= bs[k]
+	}
+	bp.shape = bs
+	bp.a = make([]bool, total)
+	bp.b = make([]bool, total)
+	st := strides(shape)
+	bw := bs[nd-1]
+	brows := total / bw
+	for r := range brows {
+		rr := r
+		src := lo[nd-1]
+		for k := nd - 2; k >= 0; k-- {
+			src += (lo[k] + rr%bs[k]) * st[k]
+			rr /= bs[k]
+		}
+		dst := r * bw
+		for x := range bw {
+			bp.a[dst+x] = pred[src+x] == v
+			bp.b[dst+x] = gt[src+x] == v
+		}
+	}
+	return bp
+}
+
+// distances computes both directed surface-distance lists of the cropped pair.
+func (bp *boxPair) distances(sp []float64, c int) (*Distances, error) {
+	if bp.na == 0 {
+		return nil, ErrEmptyPred
+	}
+	if bp.nb == 0 {
+		return nil, ErrEmptyGT
+	}
+	sa := surface(bp.a, bp.shape, c)
+	sb := surface(bp.b, bp.shape, c)
+	edt := make([]float64, len(sa))
+	d := &Distances{}
+	d.PredToGT = sampleDistances(sb, sa, bp.shape, sp, edt)
+	d.GTToPred = sampleDistances(sa, sb, bp.shape, sp, edt)
+	return d, nil
+}
+
+// sampleDistances returns the distance to the nearest voxel of target at every voxel of
+// at, in raster order; buf is scratch space of the box size.
+func sampleDistances(target, at []bool, shape []int, sp []float64, buf []float64) []float64 {
+	sqEDT(target, shape, sp, buf)
+	var out []float64
+	for i, s := range at {
+		if s {
+			out = append(out, math.Sqrt(buf[i]))
+		}
+	}
+	return out
+}
