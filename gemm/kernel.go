@@ -26,9 +26,9 @@ const maxMR, maxNR = 12, 32
 // goKernel is the portable kernel, available everywhere.
 var goKernel = &kernel{name: "go", mr: 4, nr: 4, kc: 256, mc: 128, nc: 1024, micro: microGo}
 
-// kernels lists the kernels this CPU can run, fastest first; init on amd64 prepends the
-// assembly ones the CPU supports.
-var kernels = []*kernel{goKernel}
+// kernels lists the kernels this CPU can run, fastest first: the assembly ones the CPU
+// supports, then the portable one.
+var kernels = append(archKernels(), goKernel)
 
 var current atomic.Pointer[kernel]
 

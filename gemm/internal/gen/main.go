@@ -1,0 +1,200 @@
+// Command gen writes gemm's amd64 micro-kernels (kernels_amd64.s). The kernels are
+// straight-line register code, so they are generated rather than written by hand:
+//
+//	go generate ./gemm   (runs: go run ./internal/gen -o kernels_amd64.s)
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+)
+
+// isa describes one vector instruction set as the generator needs it.
+type isa struct {
+	name   string // Go function suffix
+	reg    string // register prefix: Z or Y
+	width  int    // floats per register
+	bcast  bool   // FMA takes a broadcast memory operand (AVX-512 {1to16})
+	zero   string // instruction that zeroes a register
+	mr, nr int
+	unroll int
+}
+
+var isas = []isa{
+	// 12 rows × 2 registers = 24 accumulators; Z24-Z27 hold B; A is broadcast from memory.
+	{name: "AVX512", reg: "Z", width: 16, bcast: true, zero: "VPXORD", mr: 12, nr: 32, unroll: 4},
+	// 6 rows × 2 registers = 12 accumulators; Y12-Y13 hold B, Y14-Y15 the broadcast A.
+	{name: "AVX2", reg: "Y", width: 8, zero: "VXORPS", mr: 6, nr: 16, unroll: 4},
+}
+
+type writer struct{ bytes.Buffer }
+
+func (w *writer) f(format string, args ...any) { fmt.Fprintf(&w.Buffer, format+"\n", args...) }
+func (w *writer) i(format string, args ...any) { w.f("\t"+format, args...) }
+
+// kernel emits
+//
+//	func micro<ISA>(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
+//
+// which computes C[mr×nr] = alpha·Σ_p a[p*mr+i]·b[p*ldb+j] + beta·C (beta == 0: C is
+// not read), k ≥ 1. SI walks A, DX walks B, DI is C; R8/R9 are the B/C strides in bytes.
+func kernel(w *writer, s isa) {
+	regsPerRow := s.nr / s.width
+	acc := func(i, j int) string { return fmt.Sprintf("%s%d", s.reg, i*regsPerRow+j) }
+	nacc := s.mr * regsPerRow
+	bReg := func(step, j int) string { // two sets of B registers, alternating by step
+		return fmt.Sprintf("%s%d", s.reg, nacc+(step%2)*regsPerRow*boolInt(s.bcast)+j)
+	}
+	bc := func(i int) string { return fmt.Sprintf("%s%d", s.reg, nacc+regsPerRow+i%2) } // AVX2 broadcast
+	vsize := s.width * 4
+	aStep := s.mr * 4
+
+	w.f("// func micro%s(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)", s.name)
+	w.f("TEXT ·micro%s(SB), NOSPLIT, $0-56", s.name)
+	w.i("MOVQ k+0(FP), CX")
+	w.i("MOVQ a+8(FP), SI")
+	w.i("MOVQ b+16(FP), DX")
+	w.i("MOVQ ldb+24(FP), R8")
+	w.i("SHLQ $2, R8")
+	w.i("MOVQ c+32(FP), DI")
+	w.i("MOVQ ldc+40(FP), R9")
+	w.i("SHLQ $2, R9")
+	// Ask for the C tile now so that the epilogue's loads do not wait on memory.
+	w.i("MOVQ DI, R10")
+	for i := range s.mr {
+		w.i("PREFETCHT0 (R10)")
+		if s.nr*4 > 64 {
+			w.i("PREFETCHT0 %d(R10)", s.nr*4-4)
+		}
+		if i < s.mr-1 {
+			w.i("ADDQ R9, R10")
+		}
+	}
+	for i := range nacc {
+		r := fmt.Sprintf("%s%d", s.reg, i)
+		w.i("%s %s, %s, %s", s.zero, r, r, r)
+	}
+	step := func(n, aOff int) {
+		for j := range regsPerRow {
+			w.i("VMOVUPS %d(DX), %s", j*vsize, bReg(n, j))
+		}
+		w.i("ADDQ R8, DX")
+		for i := range s.mr {
+			off := aOff + 4*i
+			if s.bcast {
+				for j := range regsPerRow {
+					w.i("VFMADD231PS.BCST %d(SI), %s, %s", off, bReg(n, j), acc(i, j))
+				}
+				continue
+			}
+			w.i("VBROADCASTSS %d(SI), %s", off, bc(i))
+			for j := range regsPerRow {
+				w.i("VFMADD231PS %s, %s, %s", bReg(n, j), bc(i), acc(i, j))
+			}
+		}
+	}
+	w.i("MOVQ CX, BX")
+	w.i("SHRQ $%d, BX", log2(s.unroll))
+	w.i("ANDQ $%d, CX", s.unroll-1)
+	w.i("TESTQ BX, BX")
+	w.i("JZ %s_tail", s.name)
+	w.f("%s_loop:", s.name)
+	for u := range s.unroll {
+		step(u, u*aStep)
+	}
+	w.i("ADDQ $%d, SI", s.unroll*aStep)
+	w.i("DECQ BX")
+	w.i("JNZ %s_loop", s.name)
+	w.f("%s_tail:", s.name)
+	w.i("TESTQ CX, CX")
+	w.i("JZ %s_store", s.name)
+	w.f("%s_tailloop:", s.name)
+	step(0, 0)
+	w.i("ADDQ $%d, SI", aStep)
+	w.i("DECQ CX")
+	w.i("JNZ %s_tailloop", s.name)
+
+	// Epilogue: C = alpha·acc (+ beta·C).
+	w.f("%s_store:", s.name)
+	alpha, beta := bReg(0, 0), bReg(0, 1%regsPerRow+boolInt(regsPerRow == 1))
+	if !s.bcast {
+		alpha, beta = fmt.Sprintf("%s%d", s.reg, nacc), fmt.Sprintf("%s%d", s.reg, nacc+1)
+	}
+	w.i("VBROADCASTSS alpha+48(FP), %s", alpha)
+	w.i("MOVL beta+52(FP), AX")
+	w.i("ANDL $0x7fffffff, AX") // -0 is zero too
+	w.i("JZ %s_nobeta", s.name)
+	w.i("VBROADCASTSS beta+52(FP), %s", beta)
+	rows := func(withBeta bool) {
+		for i := range s.mr {
+			for j := range regsPerRow {
+				w.i("VMULPS %s, %s, %s", alpha, acc(i, j), acc(i, j))
+				if withBeta {
+					w.i("VFMADD231PS %d(DI), %s, %s", j*vsize, beta, acc(i, j))
+				}
+				w.i("VMOVUPS %s, %d(DI)", acc(i, j), j*vsize)
+			}
+			if i < s.mr-1 {
+				w.i("ADDQ R9, DI")
+			}
+		}
+	}
+	rows(true)
+	w.i("VZEROUPPER")
+	w.i("RET")
+	w.f("%s_nobeta:", s.name)
+	rows(false)
+	w.i("VZEROUPPER")
+	w.i("RET")
+	w.f("")
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func log2(n int) int {
+	l := 0
+	for 1<<l < n {
+		l++
+	}
+	if 1<<l != n {
+		log.Fatalf("unroll %d is not a power of two", n)
+	}
+	return l
+}
+
+func main() {
+	out := flag.String("o", "kernels_amd64.s", "output file")
+	flag.Parse()
+	var w writer
+	w.f("// Code generated by go run ./internal/gen; DO NOT EDIT.")
+	w.f("")
+	w.f("//go:build amd64 && !purego")
+	w.f("")
+	w.f(`#include "textflag.h"`)
+	w.f("")
+	for _, s := range isas {
+		kernel(&w, s)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(*out), ".gen-*")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := tmp.Write(w.Bytes()); err != nil {
+		log.Fatal(err)
+	}
+	if err := tmp.Close(); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.Rename(tmp.Name(), *out); err != nil {
+		log.Fatal(err)
+	}
+}
