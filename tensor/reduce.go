@@ -1,0 +1,144 @@
+package tensor
+
+import (
+	"fmt"
+
+	"github.com/aisam/aisam/internal/par"
+)
+
+// normAxis turns a possibly negative axis into an index for rank r.
+func normAxis(op string, axis, r int) int {
+	if axis < 0 {
+		axis += r
+	}
+	if axis < 0 || axis >= r {
+		panic(fmt.Sprintf("tensor.%s: axis %d out of range for rank %d", op, axis, r))
+	}
+	return axis
+}
+
+// split3 views shape as [outer, shape[axis], inner].
+func split3(shape []int, axis int) (outer, n, inner int) {
+	outer, inner = 1, 1
+	for _, d := range shape[:axis] {
+		outer *= d
+	}
+	for _, d := range shape[axis+1:] {
+		inner *= d
+	}
+	return outer, shape[axis], inner
+}
+
+func reducedShape(shape []int, axis int, keepdim bool) []int {
+	out := append([]int(nil), shape[:axis]...)
+	if keepdim {
+		out = append(out, 1)
+	}
+	return append(out, shape[axis+1:]...)
+}
+
+type redOp int
+
+const (
+	redSum redOp = iota
+	redMean
+	redMax
+)
+
+// reduce sums, averages or takes the max over one axis; sums accumulate in float64.
+func reduce(op string, kind redOp, a *Tensor, axis int, keepdim bool) *Tensor {
+	axis = normAxis(op, axis, len(a.shape))
+	outer, n, inner := split3(a.shape, axis)
+	out := New(reducedShape(a.shape, axis, keepdim)...)
+	if kind == redMax && n == 0 {
+		panic(fmt.Sprintf("tensor.%s: empty axis %d of %v", op, axis, a.shape))
+	}
+	work := max(1, n*inner)
+	par.For(outer, max(1, elemGrain/work), func(lo, hi int) {
+		acc := make([]float64, inner)
+		for o := lo; o < hi; o++ {
+			src := a.Data[o*n*inner : (o+1)*n*inner]
+			dst := out.Data[o*inner : (o+1)*inner]
+			if kind == redMax {
+				copy(dst, src[:inner])
+				for j := 1; j < n; j++ {
+					row := src[j*inner : (j+1)*inner]
+					for i, v := range row {
+						// NaN wins, as in torch.max.
+						if v > dst[i] || v != v {
+							dst[i] = v
+						}
+					}
+				}
+				continue
+			}
+			if inner == 1 {
+				var s float64
+				for _, v := range src {
+					s += float64(v)
+				}
+				acc[0] = s
+			} else {
+				for i := range acc {
+					acc[i] = 0
+				}
+				for j := range n {
+					row := src[j*inner : (j+1)*inner]
+					for i, v := range row {
+						acc[i] += float64(v)
+					}
+				}
+			}
+			for i, s := range acc {
+				if kind == redMean {
+					s /= float64(n)
+				}
+				dst[i] = float32(s)
+			}
+		}
+	})
+	return out
+}
+
+func argMax(a *Tensor) []int {
+	if len(a.shape) == 0 {
+		return []int{0}
+	}
+	n := a.shape[len(a.shape)-1]
+	if n == 0 {
+		panic(fmt.Sprintf("tensor.ArgMax: empty last axis in %v", a.shape))
+	}
+	rows := len(a.Data) / n
+	out := make([]int, rows)
+	for r := range rows {
+		row := a.Data[r*n : (r+1)*n]
+		best, bi := row[0], 0
+		for i, v := range row[1:] {
+			if v > best || (v != v && best == best) {
+				best, bi = v, i+1
+			}
+		}
+		out[r] = bi
+	}
+	return out
+}
+
+func sumAll(a *Tensor) float64 {
+	// Chunks are fixed by the length, not the worker count, so the result is the same
+	// on any number of threads.
+	chunk := 1 << 16
+	nChunks := (len(a.Data) + chunk - 1) / chunk
+	sums := make([]float64, nChunks)
+	par.ForEach(nChunks, func(c int) {
+		var s float64
+		for _, v := range a.Data[c*chunk : min((c+1)*chunk, len(a.Data))] {
+			s += float64(v)
+		}
+		sums[c] = s
+	})
+	var s float64
+	for _, v := range sums {
+		s += v
+	}
+	return s
+}
