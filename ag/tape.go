@@ -17,6 +17,7 @@ import (
 // Tape records differentiable ops in order of execution.
 type Tape struct {
 	live  map[*tensor.Tensor]bool // tensors that need a gradient
+	keep  map[*tensor.Tensor]bool // watched or retained: their gradients outlive Backward
 	grads map[*tensor.Tensor]*tensor.Tensor
 	ops   []op
 }
@@ -29,7 +30,7 @@ type op struct {
 
 // NewTape returns an empty tape.
 func NewTape() *Tape {
-	return &Tape{live: map[*tensor.Tensor]bool{}, grads: map[*tensor.Tensor]*tensor.Tensor{}}
+	return &Tape{live: map[*tensor.Tensor]bool{}, keep: map[*tensor.Tensor]bool{}, grads: map[*tensor.Tensor]*tensor.Tensor{}}
 }
 
 // Watch marks leaves (parameters, inputs) whose gradients are wanted.
@@ -39,7 +40,27 @@ func (tp *Tape) Watch(ts ...*tensor.Tensor) {
 	}
 	for _, t := range ts {
 		tp.live[t] = true
+		tp.keep[t] = true
 	}
+}
+
+// Retain keeps the gradient of an intermediate tensor (torch's retain_grad): Backward
+// otherwise frees each intermediate gradient once it has been propagated.
+func (tp *Tape) Retain(ts ...*tensor.Tensor) {
+	if tp == nil {
+		return
+	}
+	for _, t := range ts {
+		tp.keep[t] = true
+	}
+}
+
+// Len returns the number of recorded ops (0 on a nil tape).
+func (tp *Tape) Len() int {
+	if tp == nil {
+		return 0
+	}
+	return len(tp.ops)
 }
 
 // Recording reports whether an op over these inputs must be recorded.
@@ -90,15 +111,28 @@ func (tp *Tape) Backward(loss *tensor.Tensor) {
 	tp.BackwardWith(loss, tensor.Full(1, loss.Shape()...))
 }
 
-// BackwardWith propagates from out with the given upstream gradient.
+// BackwardWith propagates from out with the given upstream gradient. A tape runs one
+// backward pass: the recorded ops and the intermediate gradients (unless retained) are
+// released as they are consumed.
 func (tp *Tape) BackwardWith(out, g *tensor.Tensor) {
+	if tp == nil {
+		return
+	}
+	if !tensor.EqualShape(out.Shape(), g.Shape()) {
+		panic(fmt.Sprintf("ag.BackwardWith: gradient shape %v for output of shape %v", g.Shape(), out.Shape()))
+	}
 	tp.Accum(out, g)
 	for i := len(tp.ops) - 1; i >= 0; i-- {
 		o := tp.ops[i]
+		tp.ops[i] = op{}
 		if g, ok := tp.grads[o.out]; ok {
+			if !tp.keep[o.out] {
+				delete(tp.grads, o.out)
+			}
 			o.back(g)
 		}
 	}
+	tp.ops = nil
 }
 
 // Grad returns the accumulated gradient of t, or nil if none reached it.
@@ -107,4 +141,13 @@ func (tp *Tape) Grad(t *tensor.Tensor) *tensor.Tensor {
 		return nil
 	}
 	return tp.grads[t]
+}
+
+// Grads returns the gradients of ts in order (nil where none reached a tensor).
+func (tp *Tape) Grads(ts ...*tensor.Tensor) []*tensor.Tensor {
+	out := make([]*tensor.Tensor, len(ts))
+	for i, t := range ts {
+		out[i] = tp.Grad(t)
+	}
+	return out
 }
