@@ -1,6 +1,10 @@
 package metrics
 
-import "math"
+import (
+	"math"
+
+	"github.com/aisam/aisam/internal/par"
+)
 
 // boxPair is a mask pair cropped to the bounding box of their union. Cropping changes no
 // distance and no surface: every voxel outside the box is background in both masks.
@@ -16,49 +20,71 @@ func cropPair[T comparable](pred, gt []T, v T, shape []int) *boxPair {
 	nd := len(shape)
 	w := shape[nd-1]
 	rows := len(pred) / w
+	type part struct {
+		lo, hi     []int
+		na, nb, ni int
+	}
+	chunk := max(1, (1<<16)/w)
+	parts := make([]part, (rows+chunk-1)/chunk)
+	par.ForEach(len(parts), func(pi int) {
+		pt := &parts[pi]
+		pt.lo, pt.hi = make([]int, nd), make([]int, nd)
+		for k := range nd {
+			pt.lo[k], pt.hi[k] = math.MaxInt, -1
+		}
+		coord := make([]int, nd)
+		for r := pi * chunk; r < min(rows, (pi+1)*chunk); r++ {
+			off := r * w
+			first, last := -1, -1
+			pr, gr := pred[off:off+w], gt[off:off+w]
+			for x := range w {
+				pa, ga := pr[x] == v, gr[x] == v
+				if pa || ga {
+					if first < 0 {
+						first = x
+					}
+					last = x
+					if pa {
+						pt.na++
+						if ga {
+							pt.ni++
+						}
+					}
+					if ga {
+						pt.nb++
+					}
+				}
+			}
+			if first < 0 {
+				continue
+			}
+			rr := r
+			for k := nd - 2; k >= 0; k-- {
+				coord[k] = rr % shape[k]
+				rr /= shape[k]
+			}
+			for k := 0; k < nd-1; k++ {
+				pt.lo[k] = min(pt.lo[k], coord[k])
+				pt.hi[k] = max(pt.hi[k], coord[k])
+			}
+			pt.lo[nd-1] = min(pt.lo[nd-1], first)
+			pt.hi[nd-1] = max(pt.hi[nd-1], last)
+		}
+	})
+	bp := &boxPair{}
 	lo := make([]int, nd)
 	hi := make([]int, nd)
 	for k := range nd {
 		lo[k], hi[k] = math.MaxInt, -1
 	}
-	bp := &boxPair{}
-	coord := make([]int, nd)
-	for r := range rows {
-		off := r * w
-		first, last := -1, -1
-		pr, gr := pred[off:off+w], gt[off:off+w]
-		for x := range w {
-			pa, ga := pr[x] == v, gr[x] == v
-			if pa || ga {
-				if first < 0 {
-					first = x
-				}
-				last = x
-				if pa {
-					bp.na++
-					if ga {
-						bp.ni++
-					}
-				}
-				if ga {
-					bp.nb++
-				}
-			}
+	for _, pt := range parts {
+		bp.na += pt.na
+		bp.nb += pt.nb
+		bp.ni += pt.ni
+		for k := range nd {
+			lo[k] = min(lo[k], pt.lo[k])
+			hi[k] = max(hi[k], pt.hi[k])
 		}
-		if first < 0 {
-			continue
-		}
-		rr := r
-		for k := nd - 2; k >= 0; k-- {
-			coord[k] = rr % shape[k]
-			rr /= shape[k]
-		}
-		for k := 0; k < nd-1; k++ {
-			lo[k] = min(lo[k], coord[k])
-			hi[k] = max(hi[k], coord[k])
-		}
-		lo[nd-1] = min(lo[nd-1], first)
-		hi[nd-1] = max(hi[nd-1], last)
 	}
 	if bp.na+bp.nb == 0 {
 		return bp
@@ -111,6 +137,11 @@ func (bp *boxPair) distances(sp []float64, c int) (*Distances, error) {
 // sampleDistances returns the distance to the nearest voxel of target at every voxel of
 // at, in raster order; buf is scratch space of the box size.
 func sampleDistances(target, at []bool, shape []int, sp []float64, buf []float64) []float64 {
+	nd := len(shape)
+	if nd > 1 {
+		sqEDTAxes(target, shape, sp, buf, nd-1)
+		return sampleSqrtLastAxis(buf, at, shape[nd-1], sp[nd-1])
+	}
 	sqEDT(target, shape, sp, buf)
 	var out []float64
 	for i, s := range at {

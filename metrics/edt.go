@@ -25,7 +25,11 @@ func SquaredDistanceTransform(features []bool, shape []int, spacing []float64) (
 
 // sqEDT writes the squared distance transform of feat into out (same length).
 func sqEDT(feat []bool, shape []int, sp []float64, out []float64) {
-	nd := len(shape)
+	sqEDTAxes(feat, shape, sp, out, len(shape))
+}
+
+// sqEDTAxes runs the passes of axes 0..upto-1 only.
+func sqEDTAxes(feat []bool, shape []int, sp []float64, out []float64, upto int) {
 	n0 := shape[0]
 	plane := len(feat) / n0
 	s0 := sp[0]
@@ -70,7 +74,7 @@ func sqEDT(feat []bool, shape []int, sp []float64, out []float64) {
 		}
 	})
 	st := strides(shape)
-	for k := 1; k < nd; k++ {
+	for k := 1; k < upto; k++ {
 		passFH(out, shape[k], st[k], sp[k])
 	}
 }
@@ -82,6 +86,7 @@ func passFH(g []float64, n, stride int, s float64) {
 	grain := max(1, 16384/n)
 	par.For(lines, grain, func(lo, hi int) {
 		f := make([]float64, n)
+		fq := make([]float64, n)
 		v := make([]int, n)
 		z := make([]float64, n+1)
 		s2 := s * s
@@ -98,7 +103,7 @@ func passFH(g []float64, n, stride int, s float64) {
 			if !finite {
 				continue // the line stays +Inf
 			}
-			envelope1D(f, v, z, s, s2)
+			envelope1D(f, fq, v, z, s2)
 			k := 0
 			for p := range n {
 				for z[k+1] < float64(p) {
@@ -114,18 +119,19 @@ func passFH(g []float64, n, stride int, s float64) {
 
 // envelope1D computes the lower envelope of the parabolas f[q] + s²(x−q)² of the finite
 // f[q]: v holds the parabolas in order, z the boundaries (z[0] = −Inf, z[k+1] = +Inf).
-func envelope1D(f []float64, v []int, z []float64, s, s2 float64) {
+// fq is scratch space. Only the choice of parabola depends on these intersections;
+// the values are evaluated exactly afterwards.
+func envelope1D(f, fq []float64, v []int, z []float64, s2 float64) int {
 	inf := math.Inf(1)
 	k := -1
 	for q := range f {
 		if f[q] == inf {
 			continue
 		}
-		fq := f[q] + s2*float64(q)*float64(q)
+		fq[q] = f[q] + s2*float64(q)*float64(q)
 		for k >= 0 {
 			r := v[k]
-			fr := f[r] + s2*float64(r)*float64(r)
-			x := (fq - fr) / (2 * s2 * float64(q-r))
+			x := (fq[q] - fq[r]) / (2 * s2 * float64(q-r))
 			if x <= z[k] {
 				k--
 				continue
@@ -143,4 +149,62 @@ func envelope1D(f []float64, v []int, z []float64, s, s2 float64) {
 			z[1] = inf
 		}
 	}
+	return k
+}
+
+// sampleSqrtLastAxis finishes a transform whose passes over all axes but the last are
+// in g: it runs the last axis (contiguous rows of length w) only on rows holding a voxel
+// of at, and returns the square roots at the voxels of at, in raster order.
+func sampleSqrtLastAxis(g []float64, at []bool, w int, s float64) []float64 {
+	rows := len(g) / w
+	start := make([]int, rows+1)
+	par.For(rows, max(1, 16384/w), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			n := 0
+			for _, b := range at[r*w : (r+1)*w] {
+				if b {
+					n++
+				}
+			}
+			start[r+1] = n
+		}
+	})
+	for r := range rows {
+		start[r+1] += start[r]
+	}
+	res := make([]float64, start[rows])
+	par.For(rows, max(1, 16384/w), func(lo, hi int) {
+		fq := make([]float64, w)
+		v := make([]int, w)
+		z := make([]float64, w+1)
+		s2 := s * s
+		for r := lo; r < hi; r++ {
+			if start[r+1] == start[r] {
+				continue
+			}
+			f := g[r*w : (r+1)*w]
+			o := start[r]
+			if envelope1D(f, fq, v, z, s2) < 0 {
+				for range start[r+1] - start[r] {
+					res[o] = math.Inf(1)
+					o++
+				}
+				continue
+			}
+			k := 0
+			for p, b := range at[r*w : (r+1)*w] {
+				if !b {
+					continue
+				}
+				for z[k+1] < float64(p) {
+					k++
+				}
+				q := v[k]
+				t := float64(p-q) * s
+				res[o] = math.Sqrt(f[q] + float64(t*t))
+				o++
+			}
+		}
+	})
+	return res
 }

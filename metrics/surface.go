@@ -3,6 +3,8 @@ package metrics
 import (
 	"errors"
 	"fmt"
+
+	"github.com/aisam/aisam/internal/par"
 )
 
 // ErrEmptyPred and ErrEmptyGT report that a surface distance is undefined because a mask
@@ -87,6 +89,9 @@ func Surface(mask []bool, shape []int, connectivity int) ([]bool, error) {
 }
 
 func surface(mask []bool, shape []int, c int) []bool {
+	if c == 1 {
+		return surfaceFace(mask, shape)
+	}
 	nd := len(shape)
 	st := strides(shape)
 	offs := structure(nd, c)
@@ -127,5 +132,54 @@ func surface(mask []bool, shape []int, c int) []bool {
 			coord[k] = 0
 		}
 	}
+	return out
+}
+
+// surfaceFace is surface for connectivity 1, row by row and in parallel: a voxel is
+// interior iff both its row neighbours and its neighbours along every other axis exist
+// and are set.
+func surfaceFace(mask []bool, shape []int) []bool {
+	nd := len(shape)
+	st := strides(shape)
+	w := shape[nd-1]
+	rows := len(mask) / w
+	out := make([]bool, len(mask))
+	par.For(rows, max(1, 8192/w), func(lo, hi int) {
+		nb := make([]int, 0, 2*nd) // row offsets of the neighbour rows
+		for r := lo; r < hi; r++ {
+			off := r * w
+			nb = nb[:0]
+			border := false
+			rr := r
+			for k := nd - 2; k >= 0; k-- {
+				ck := rr % shape[k]
+				rr /= shape[k]
+				if ck == 0 || ck == shape[k]-1 {
+					border = true
+				} else {
+					nb = append(nb, off-st[k], off+st[k])
+				}
+			}
+			row := mask[off : off+w]
+			orow := out[off : off+w]
+			if border {
+				copy(orow, row) // every voxel of a border row is surface
+				continue
+			}
+			for x, v := range row {
+				if !v {
+					continue
+				}
+				interior := x > 0 && x < w-1 && row[x-1] && row[x+1]
+				for _, o := range nb {
+					if !interior {
+						break
+					}
+					interior = mask[o+x]
+				}
+				orow[x] = !interior
+			}
+		}
+	})
 	return out
 }

@@ -1,0 +1,44 @@
+package metrics
+
+import "testing"
+
+// ellipsoidCase builds a [100, 512, 512] label volume with a large ellipsoid organ
+// (class 1, about 9% of the volume, so its bounding box is most of the case) and a
+// prediction shifted by a few voxels with a bump, like a real liver.
+func ellipsoidCase() (pred, gt []uint8, shape []int) {
+	d, h, w := 100, 512, 512
+	shape = []int{d, h, w}
+	pred = make([]uint8, d*h*w)
+	gt = make([]uint8, d*h*w)
+	in := func(z, y, x, cz, cy, cx, rz, ry, rx float64) bool {
+		a, b, c := (z-cz)/rz, (y-cy)/ry, (x-cx)/rx
+		return a*a+b*b+c*c < 1
+	}
+	for z := range d {
+		for y := range h {
+			for x := range w {
+				i := (z*h+y)*w + x
+				fz, fy, fx := float64(z), float64(y), float64(x)
+				if in(fz, fy, fx, 50, 256, 256, 45, 200, 180) {
+					gt[i] = 1
+				}
+				if in(fz, fy, fx, 52, 260, 250, 44, 195, 185) || in(fz, fy, fx, 30, 100, 300, 8, 20, 20) {
+					pred[i] = 1
+				}
+			}
+		}
+	}
+	return pred, gt, shape
+}
+
+// BenchmarkHD95Volume is the benchmark: HD95 of one class of a 512x512x100 case.
+func BenchmarkHD95Volume(b *testing.B) {
+	pred, gt, shape := ellipsoidCase()
+	b.ResetTimer()
+	for range b.N {
+		s, err := EvaluateCase(pred, gt, shape, []int{1}, CaseOptions{Options: Options{Spacing: []float64{2.5, 0.8, 0.8}}})
+		if err != nil || !s[0].Defined {
+			b.Fatal(err)
+		}
+	}
+}
