@@ -7,22 +7,22 @@ package tensor
 
 // Add returns a + b (broadcasting).
 func Add(a, b *Tensor) *Tensor {
-	return binary(opAdd, a, b)
+	return binaryOp(opAdd, a, b)
 }
 
 // Sub returns a - b (broadcasting).
 func Sub(a, b *Tensor) *Tensor {
-	return binary(opSub, a, b)
+	return binaryOp(opSub, a, b)
 }
 
 // Mul returns a * b elementwise (broadcasting).
 func Mul(a, b *Tensor) *Tensor {
-	return binary(opMul, a, b)
+	return binaryOp(opMul, a, b)
 }
 
 // Div returns a / b elementwise (broadcasting).
 func Div(a, b *Tensor) *Tensor {
-	return binary(opDiv, a, b)
+	return binaryOp(opDiv, a, b)
 }
 
 // Scale returns a * s.

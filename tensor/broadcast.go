@@ -249,7 +249,7 @@ func binaryInto(op binOp, dst, a, b *Tensor) {
 	})
 }
 
-func binary(op binOp, a, b *Tensor) *Tensor {
+func binaryOp(op binOp, a, b *Tensor) *Tensor {
 	out := New(broadcastShape(binNames[op], a.shape, b.shape)...)
 	binaryInto(op, out, a, b)
 	return out

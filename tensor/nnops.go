@@ -262,10 +262,11 @@ type linearTaps struct {
 	w0, w1 []float32
 }
 
-// bilinearTaps reproduces torch's compute_source_index_and_lambda for one axis:
-// align_corners=false works in float32 with scale in/out; align_corners=true multiplies
-// the float32 ratio (in-1)/(out-1) by the index in float64 (as measured against torch; see
-// shared/vectors/aisam/README.md, "Port notes").
+// bilinearTaps reproduces torch's compute_source_index_and_lambda for one axis. The scale
+// is float32 (in/out, or (in-1)/(out-1) with align_corners) but the source coordinate is
+// computed from it in float64 and not rounded back (torch's 0.5 literals are doubles):
+// float64(scale)·(d+0.5)-0.5, or float64(ratio)·d. Checked bitwise against torch 1.13 in
+// vectors_test.go; see also shared/vectors/aisam/README.md, "Port notes".
 func bilinearTaps(in, out int, alignCorners bool) linearTaps {
 	t := linearTaps{make([]int, out), make([]int, out), make([]float32, out), make([]float32, out)}
 	for d := range out {
@@ -285,12 +286,12 @@ func bilinearTaps(in, out int, alignCorners bool) linearTaps {
 			lambda = float32(min(max(real-float64(idx), 0), 1))
 		} else {
 			scale := float32(in) / float32(out)
-			real := float32(scale*float32(float32(d)+0.5)) - 0.5
+			real := float64(scale)*(float64(d)+0.5) - 0.5
 			if real < 0 {
 				real = 0
 			}
 			idx = min(int(real), in-1) // real >= 0, so truncation is floor
-			lambda = min(max(float32(real-float32(idx)), 0), 1)
+			lambda = float32(min(max(real-float64(idx), 0), 1))
 		}
 		t.i0[d] = idx
 		if idx < in-1 {
@@ -325,9 +326,13 @@ func resizeBilinear(x *Tensor, outH, outW int, alignCorners bool) *Tensor {
 				a, b := tx.i0[ox], tx.i1[ox]
 				wx0, wx1 := tx.w0[ox], tx.w1[ox]
 				// Same association as torch: rows first, then the two rows blended.
-				t0 := float32(r0[a]*wx0) + float32(r0[b]*wx1)
-				t1 := float32(r1[a]*wx0) + float32(r1[b]*wx1)
-				dst[ox] = float32(t0*wy0) + float32(t1*wy1)
+				// torch's generic kernel computes t0*w0 + t1*w1 with the compiler contracting
+				// to fused multiply-adds; doing the same makes multi-channel results bitwise
+				// equal to torch 1.13 (single-channel inputs take torch's channels-last
+				// kernel and differ by ~2 ulp).
+				t0 := fma32(r0[a], wx0, r0[b]*wx1)
+				t1 := fma32(r1[a], wx0, r1[b]*wx1)
+				dst[ox] = fma32(t0, wy0, t1*wy1)
 			}
 		}
 	})
@@ -378,3 +383,7 @@ func resizeNearest(x *Tensor, outH, outW int, exact bool) *Tensor {
 	})
 	return out
 }
+
+// fma32 is a·b+c rounded once (to float64, then float32: the double rounding differs from
+// a true float32 FMA only when the result lies within 2^-29 ulp of a float32 tie).
+func fma32(a, b, c float32) float32 { return float32(math.FMA(float64(a), float64(b), float64(c))) }
