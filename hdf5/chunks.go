@@ -1,0 +1,209 @@
+package hdf5
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// gridChunks is the number of chunks covering the dataset.
+func (d *Dataset) gridChunks() (int64, error) {
+	n := int64(1)
+	for i, s := range d.Shape {
+		g := int64((s + d.chunk[i] - 1) / d.chunk[i])
+		if g != 0 && n > math.MaxInt64/g {
+			return 0, fmt.Errorf("%w: chunk grid overflows", ErrFormat)
+		}
+		n *= g
+	}
+	return n, nil
+}
+
+// gridOffset returns the element offset of chunk number k in row-major grid order.
+func (d *Dataset) gridOffset(k int64) []uint64 {
+	rank := len(d.Shape)
+	off := make([]uint64, rank)
+	for i := rank - 1; i >= 0; i-- {
+		g := int64((d.Shape[i] + d.chunk[i] - 1) / d.chunk[i])
+		off[i] = uint64(k%g) * uint64(d.chunk[i])
+		k /= g
+	}
+	return off
+}
+
+// btreeChunks lists the chunks of a version-1 B-tree (node type 1) index.
+func (d *Dataset) btreeChunks() ([]chunkRef, error) {
+	rank := len(d.Shape)
+	grid, err := d.gridChunks()
+	if err != nil {
+		return nil, err
+	}
+	keySize := 8 + 8*(rank+1)
+	var chunks []chunkRef
+	err = d.f.walkBTree1(d.addr, 1, keySize, map[uint64]bool{}, 0, func(child uint64, key []byte) error {
+		if int64(len(chunks)) >= grid {
+			return fmt.Errorf("%w: chunk B-tree lists more chunks than the %d the dataset has", ErrFormat, grid)
+		}
+		ch := chunkRef{addr: child, size: uint64(binary.LittleEndian.Uint32(key)), mask: binary.LittleEndian.Uint32(key[4:])}
+		ch.offset = make([]uint64, rank)
+		for i := range ch.offset {
+			ch.offset[i] = binary.LittleEndian.Uint64(key[8+8*i:])
+		}
+		chunks = append(chunks, ch)
+		return nil
+	})
+	return chunks, err
+}
+
+// implicitChunks lists the chunks of an implicit index: all chunks stored back to back in
+// grid order, unfiltered.
+func (d *Dataset) implicitChunks(chunkBytes int64) ([]chunkRef, error) {
+	grid, err := d.gridChunks()
+	if err != nil {
+		return nil, err
+	}
+	if grid > math.MaxInt64/chunkBytes || !d.f.fits(d.addr, uint64(grid*chunkBytes)) {
+		return nil, fmt.Errorf("%w: implicit chunk storage (%d chunks of %d bytes) runs past the end of the file", ErrFormat, grid, chunkBytes)
+	}
+	chunks := make([]chunkRef, grid)
+	for k := range chunks {
+		chunks[k] = chunkRef{offset: d.gridOffset(int64(k)), addr: d.addr + uint64(int64(k)*chunkBytes), size: uint64(chunkBytes)}
+	}
+	return chunks, nil
+}
+
+// fixedArrayChunks lists the chunks of a fixed-array index (FAHD header, FADB data block,
+// optionally split into pages).
+func (d *Dataset) fixedArrayChunks(chunkBytes int64) ([]chunkRef, error) {
+	f := d.f
+	hsize := 12 + f.sl + f.so
+	hb, err := f.readAt(d.addr, int64(hsize))
+	if err != nil {
+		return nil, fmt.Errorf("fixed array header: %w", err)
+	}
+	if !bytes.Equal(hb[:4], []byte("FAHD")) {
+		return nil, fmt.Errorf("%w: fixed array header at %d lacks the FAHD signature", ErrFormat, d.addr)
+	}
+	if err := checkSum(hb, "FAHD"); err != nil {
+		return nil, err
+	}
+	c := f.cursor(hb, "fixed array header")
+	c.skip(4)
+	if v := c.u8(); v != 0 {
+		return nil, fmt.Errorf("%w: fixed array version %d", ErrUnsupported, v)
+	}
+	client := c.u8()
+	esize := int(c.u8())
+	pageBits := int(c.u8())
+	nelem := c.length()
+	dblk := c.addr()
+	if c.err != nil {
+		return nil, c.err
+	}
+	grid, err := d.gridChunks()
+	if err != nil {
+		return nil, err
+	}
+	if nelem != uint64(grid) {
+		return nil, fmt.Errorf("%w: fixed array has %d entries for %d chunks", ErrFormat, nelem, grid)
+	}
+	filtered := client == 1
+	sizeLen := 0
+	switch {
+	case client == 0 && esize == f.so:
+	case client == 1 && esize > f.so+4 && esize <= f.so+4+8:
+		sizeLen = esize - f.so - 4
+	default:
+		return nil, fmt.Errorf("%w: fixed array client %d with %d-byte entries", ErrFormat, client, esize)
+	}
+	if pageBits < 1 || pageBits > 31 {
+		return nil, fmt.Errorf("%w: fixed array page bits %d", ErrFormat, pageBits)
+	}
+	if f.undef(dblk) {
+		return nil, nil // no chunk written yet
+	}
+	pageElems := int64(1) << uint(pageBits)
+	npages := int64(0)
+	if int64(nelem) > pageElems {
+		npages = (int64(nelem) + pageElems - 1) / pageElems
+	}
+	bitmap := int((npages + 7) / 8)
+	prefix := int64(6 + f.so + bitmap)
+	var chunks []chunkRef
+	// addEntries decodes the entries of b, the first of which is chunk number k.
+	addEntries := func(b []byte, k int64) error {
+		for i := 0; i+esize <= len(b); i, k = i+esize, k+1 {
+			ec := f.cursor(b[i:i+esize], "fixed array entry")
+			ch := chunkRef{addr: ec.addr(), size: uint64(chunkBytes)}
+			if filtered {
+				ch.size = ec.uvar(sizeLen)
+				ch.mask = ec.u32()
+			}
+			if ec.err != nil {
+				return ec.err
+			}
+			if f.undef(ch.addr) {
+				continue
+			}
+			ch.offset = d.gridOffset(k)
+			chunks = append(chunks, ch)
+		}
+		return nil
+	}
+	if int64(nelem) > f.size/int64(esize)+1 && npages == 0 {
+		return nil, fmt.Errorf("%w: fixed array of %d entries cannot fit the file", ErrFormat, nelem)
+	}
+	if npages == 0 {
+		b, err := f.readAt(dblk, prefix+int64(nelem)*int64(esize)+4)
+		if err != nil {
+			return nil, fmt.Errorf("fixed array data block: %w", err)
+		}
+		if err := d.checkFADB(b, client); err != nil {
+			return nil, err
+		}
+		if err := addEntries(b[prefix:len(b)-4], 0); err != nil {
+			return nil, err
+		}
+		return chunks, nil
+	}
+	b, err := f.readAt(dblk, prefix+4)
+	if err != nil {
+		return nil, fmt.Errorf("fixed array data block: %w", err)
+	}
+	if err := d.checkFADB(b, client); err != nil {
+		return nil, err
+	}
+	bm := b[6+f.so : prefix]
+	pos := dblk + uint64(prefix) + 4
+	for p := int64(0); p < npages; p++ {
+		n := min(pageElems, int64(nelem)-p*pageElems)
+		psize := n*int64(esize) + 4
+		// Pages never written are not stored: their chunks are fill values.
+		if bm[p/8]&(0x80>>uint(p%8)) != 0 {
+			pb, err := f.readAt(pos, psize)
+			if err != nil {
+				return nil, fmt.Errorf("fixed array page %d: %w", p, err)
+			}
+			if err := checkSum(pb, "fixed array page"); err != nil {
+				return nil, err
+			}
+			if err := addEntries(pb[:len(pb)-4], p*pageElems); err != nil {
+				return nil, err
+			}
+		}
+		pos += uint64(psize)
+	}
+	return chunks, nil
+}
+
+// checkFADB verifies the signature, client and checksum of a fixed array data block prefix.
+func (d *Dataset) checkFADB(b []byte, client uint8) error {
+	if !bytes.Equal(b[:4], []byte("FADB")) {
+		return fmt.Errorf("%w: fixed array data block lacks the FADB signature", ErrFormat)
+	}
+	if b[4] != 0 || b[5] != client {
+		return fmt.Errorf("%w: fixed array data block version %d client %d", ErrFormat, b[4], b[5])
+	}
+	return checkSum(b, "FADB")
+}

@@ -1,0 +1,194 @@
+package hdf5
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/aisam/aisam/internal/testref"
+)
+
+// synapseExpected mirrors expected.json's synapse.test section (written by the fixture
+// generator from the numpy arrays it gave h5py).
+type synapseExpected map[string]struct {
+	Image struct {
+		Descr string  `json:"descr"`
+		Shape []int   `json:"shape"`
+		Sum   float64 `json:"sum"`
+		Min   float64 `json:"min"`
+		Max   float64 `json:"max"`
+	} `json:"image"`
+	Label struct {
+		Shape  []int          `json:"shape"`
+		Sum    float64        `json:"sum"`
+		Counts map[string]int `json:"counts"`
+	} `json:"label"`
+	ImageSlices []float64 `json:"image_slice_sums"`
+	LabelSlices []float64 `json:"label_slice_sums"`
+	Layout      map[string]struct {
+		Chunks      []int  `json:"chunks"`
+		Compression string `json:"compression"`
+		Offset      *int64 `json:"contiguous_offset"`
+	} `json:"layout"`
+	Samples []struct {
+		ZYX   [3]int  `json:"zyx"`
+		Image float64 `json:"image"`
+		Bits  string  `json:"image_bits"`
+		Label float64 `json:"label"`
+	} `json:"samples_zyx"`
+}
+
+func loadSynapse(t *testing.T) synapseExpected {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testref.Dir(t, "fixtures"), "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all struct {
+		Synapse struct {
+			Test synapseExpected `json:"test"`
+		} `json:"synapse"`
+	}
+	if err := json.Unmarshal(b, &all); err != nil {
+		t.Fatal(err)
+	}
+	return all.Synapse.Test
+}
+
+func TestSynapseVolumes(t *testing.T) {
+	exp := loadSynapse(t)
+	dir := testref.Dir(t, "fixtures/synapse/test_vol_h5")
+	if len(exp) != 3 {
+		t.Fatalf("expected.json lists %d files", len(exp))
+	}
+	for name, e := range exp {
+		t.Run(name, func(t *testing.T) {
+			f, err := OpenFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			keys, err := f.Keys()
+			if err != nil || len(keys) != 2 || keys[0] != "image" || keys[1] != "label" {
+				t.Fatalf("keys %v, %v", keys, err)
+			}
+			img, err := f.Dataset("image")
+			if err != nil {
+				t.Fatal(err)
+			}
+			lab, err := f.Dataset("/label")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if img.Type.String() != e.Image.Descr || !equalInts(img.Shape, e.Image.Shape) || !equalInts(lab.Shape, e.Label.Shape) {
+				t.Fatalf("image %s %v, label %v; want %s %v", img.Type, img.Shape, lab.Shape, e.Image.Descr, e.Image.Shape)
+			}
+			for dn, l := range e.Layout {
+				d := img
+				if dn == "label" {
+					d = lab
+				}
+				if !equalInts(d.Chunks(), l.Chunks) {
+					t.Errorf("%s chunks %v, want %v", dn, d.Chunks(), l.Chunks)
+				}
+				if l.Offset != nil && d.DataOffset() != *l.Offset {
+					t.Errorf("%s data at %d, want %d", dn, d.DataOffset(), *l.Offset)
+				}
+				if f := d.Filters(); (l.Compression == "gzip") != (len(f) == 1 && f[0] == "deflate") {
+					t.Errorf("%s filters %v, compression %q", dn, f, l.Compression)
+				}
+			}
+			im, err := img.ReadFloat32()
+			if err != nil {
+				t.Fatal(err)
+			}
+			lb, err := lab.ReadFloat64()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Every partial float64 sum is exact (README §1), so == is right.
+			plane := 64 * 64
+			total, mn, mx := 0.0, math.Inf(1), math.Inf(-1)
+			for z := 0; z < 3; z++ {
+				s, ls := 0.0, 0.0
+				for _, v := range im[z*plane : (z+1)*plane] {
+					s += float64(v)
+					mn, mx = math.Min(mn, float64(v)), math.Max(mx, float64(v))
+				}
+				for _, v := range lb[z*plane : (z+1)*plane] {
+					ls += v
+				}
+				if s != e.ImageSlices[z] || ls != e.LabelSlices[z] {
+					t.Errorf("slice %d sums %v %v, want %v %v", z, s, ls, e.ImageSlices[z], e.LabelSlices[z])
+				}
+				total += s
+			}
+			if total != e.Image.Sum || mn != e.Image.Min || mx != e.Image.Max {
+				t.Errorf("image sum/min/max %v/%v/%v, want %v/%v/%v", total, mn, mx, e.Image.Sum, e.Image.Min, e.Image.Max)
+			}
+			counts := map[string]int{}
+			ls := 0.0
+			for _, v := range lb {
+				counts[strconv.Itoa(int(v))]++
+				ls += v
+			}
+			if ls != e.Label.Sum || len(counts) != len(e.Label.Counts) {
+				t.Errorf("label sum %v, %d classes", ls, len(counts))
+			}
+			for k, n := range e.Label.Counts {
+				if counts[k] != n {
+					t.Errorf("label %s: %d, want %d", k, counts[k], n)
+				}
+			}
+			for _, s := range e.Samples {
+				i := s.ZYX[0]*plane + s.ZYX[1]*64 + s.ZYX[2]
+				bits, _ := strconv.ParseUint(s.Bits[2:], 16, 32)
+				if math.Float32bits(im[i]) != uint32(bits) || lb[i] != s.Label {
+					t.Errorf("%v: image %#x label %v, want %s %v", s.ZYX, math.Float32bits(im[i]), lb[i], s.Bits, s.Label)
+				}
+			}
+		})
+	}
+}
+
+// The gzip file holds the same arrays as case0001 (README §1), chunked with edge chunks.
+func TestSynapseGzipEqualsContiguous(t *testing.T) {
+	dir := testref.Dir(t, "fixtures/synapse/test_vol_h5")
+	read := func(name, ds string) []byte {
+		f, err := OpenFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		d, err := f.Dataset(ds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := d.ReadRaw()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, ds := range []string{"image", "label"} {
+		a, b := read("case0001.npy.h5", ds), read("case0001_gzip.npy.h5", ds)
+		if string(a) != string(b) {
+			t.Errorf("%s differs between contiguous and gzip files", ds)
+		}
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
