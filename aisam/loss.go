@@ -306,7 +306,7 @@ func diversity(x []float32, groups, n, d int, temp float64, at func(g, k int) in
 // MaskLossTerms are the parts of the mask loss.
 type MaskLossTerms struct {
 	CE, Dice     float64
-	DicePerClass []float64 // 1 - dice loss of each class: the soft Dice coefficient
+	DicePerClass []float64 // each class's Dice loss, 1 - soft Dice coefficient
 	Total        float64
 }
 
@@ -365,7 +365,7 @@ func MaskLoss(tp *ag.Tape, logits *tensor.Tensor, labels []int, ceWeight, diceWe
 	terms := &MaskLossTerms{CE: ce, DicePerClass: make([]float64, c)}
 	for k := 0; k < c; k++ {
 		coef := (2*inter[k] + smooth) / (zs[k] + ys[k] + smooth)
-		terms.DicePerClass[k] = coef
+		terms.DicePerClass[k] = 1 - coef
 		terms.Dice += (1 - coef) / float64(c)
 	}
 	terms.Total = ceWeight*ce + diceWeight*terms.Dice
