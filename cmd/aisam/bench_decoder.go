@@ -1,0 +1,54 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+
+	"github.com/aisam/aisam/internal/par"
+	"github.com/aisam/aisam/sam"
+	"github.com/aisam/aisam/tensor"
+)
+
+func init() {
+	register(&command{
+		name:    "bench decoder",
+		summary: "SAM prompt encoder + mask decoder time per 1-point prompt (random weights)",
+		run:     runBenchDecoder,
+	})
+}
+
+func runBenchDecoder(args []string) error {
+	fs := flag.NewFlagSet("bench decoder", flag.ContinueOnError)
+	b := newBenchFlags(fs, 20)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: aisam bench decoder [flags]\n\nTimes the prompt encoder and mask decoder (one point, multimask) on a random embedding with random weights.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if help, err := parseBenchArgs(fs, args); help || err != nil {
+		return err
+	}
+	if err := b.check(); err != nil {
+		return err
+	}
+	cfg, err := sam.ConfigFor(*b.modelType)
+	if err != nil {
+		return err
+	}
+	par.SetWorkers(*b.threads)
+	m := sam.New(cfg, 1)
+	g := cfg.Prompt.ImageEmbeddingSize
+	emb := tensor.New(1, cfg.Prompt.EmbedDim, g, g)
+	for i := range emb.Data {
+		emb.Data[i] = float32(i%97)/97 - 0.5
+	}
+	p := sam.NewPredictor(m)
+	if err := p.SetEmbedding(emb, 1024, 1024); err != nil {
+		return err
+	}
+	pr := sam.Prompt{Points: [][2]float64{{358, 461}}, Labels: []int{1}, Multimask: true}
+	return timeModel(b, "decoder", sam.DecoderFLOPs(cfg, 2), func() error {
+		pts := &sam.Points{Coords: sam.CoordsTensor([]float64{pr.Points[0][0], pr.Points[0][1]}, 1024, 1024, cfg.Encoder.ImgSize), Labels: [][]int{pr.Labels}}
+		_, _, err := p.PredictInput(pts, nil, nil, true)
+		return err
+	})
+}
