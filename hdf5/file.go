@@ -218,8 +218,10 @@ func (f *File) checkEOF(eof uint64) error {
 	if f.undef(f.root) {
 		return fmt.Errorf("%w: undefined root group address", ErrFormat)
 	}
-	if !f.undef(eof) && f.base+eof > uint64(f.size) {
-		return fmt.Errorf("%w: file truncated: superblock says it ends at %d, it has %d bytes", ErrFormat, f.base+eof, f.size)
+	// libhdf5 stores the end-of-file address counting the user block, i.e. as a file
+	// position, although other addresses are relative to the base address.
+	if !f.undef(eof) && eof > uint64(f.size) {
+		return fmt.Errorf("%w: file truncated: superblock says it ends at %d, it has %d bytes", ErrFormat, eof, f.size)
 	}
 	return nil
 }

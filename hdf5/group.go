@@ -12,7 +12,10 @@ const maxBTreeDepth = 64
 type link struct {
 	name string
 	addr uint64
+	soft string // target path of a soft link, else ""
 }
+
+const maxSoftHops = 16
 
 // Keys lists the names of the links in the root group, sorted.
 func (f *File) Keys() ([]string, error) {
@@ -43,7 +46,16 @@ func (f *File) List(path string) ([]string, error) {
 
 // resolve walks an absolute or root-relative path of hard links to an object header address.
 func (f *File) resolve(path string) (uint64, error) {
+	return f.resolveFrom(f.root, path, 0)
+}
+
+// resolveFrom walks path from the group at start; soft links are followed up to
+// maxSoftHops deep (absolute targets from the root, relative ones from their group).
+func (f *File) resolveFrom(start uint64, path string, hops int) (uint64, error) {
 	addr := f.root
+	if !strings.HasPrefix(path, "/") {
+		addr = start
+	}
 	for _, part := range strings.Split(path, "/") {
 		if part == "" || part == "." {
 			continue
@@ -58,10 +70,21 @@ func (f *File) resolve(path string) (uint64, error) {
 		}
 		found := false
 		for _, l := range links {
-			if l.name == part {
-				addr, found = l.addr, true
+			if l.name != part {
+				continue
+			}
+			found = true
+			if l.soft == "" {
+				addr = l.addr
 				break
 			}
+			if hops >= maxSoftHops {
+				return 0, fmt.Errorf("%w: more than %d soft links in a row at %q", ErrFormat, maxSoftHops, path)
+			}
+			if addr, err = f.resolveFrom(addr, l.soft, hops+1); err != nil {
+				return 0, err
+			}
+			break
 		}
 		if !found {
 			return 0, fmt.Errorf("%w: no object named %q in %q", ErrNotFound, part, path)
@@ -152,9 +175,14 @@ func (f *File) parseLink(data []byte) (link, error) {
 		if c.err != nil {
 			return link{}, c.err
 		}
-		return link{name, a}, nil
+		return link{name: name, addr: a}, nil
 	case 1:
-		return link{}, fmt.Errorf("%w: soft link %q", ErrUnsupported, name)
+		n := int(c.u16())
+		target := string(c.bytes(n))
+		if c.err != nil {
+			return link{}, c.err
+		}
+		return link{name: name, soft: target}, nil
 	case 64:
 		return link{}, fmt.Errorf("%w: external link %q", ErrUnsupported, name)
 	}
@@ -218,7 +246,7 @@ func (f *File) symbolTable(btree, heapAddr uint64) ([]link, error) {
 			if end < 0 {
 				return fmt.Errorf("%w: unterminated link name in local heap", ErrFormat)
 			}
-			links = append(links, link{string(name[:end]), obj})
+			links = append(links, link{name: string(name[:end]), addr: obj})
 		}
 		return nil
 	})

@@ -1,0 +1,157 @@
+package hdf5
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// genExpected is testdata/expected.json, written by testdata/gen/gen.py from the numpy
+// arrays it handed to h5py.
+type genExpected map[string]map[string]struct {
+	Descr   string    `json:"descr"`
+	Shape   []int     `json:"shape"`
+	Sum     float64   `json:"sum"`
+	Values  []float64 `json:"values"`
+	Layout  string    `json:"layout"`
+	Chunks  []int     `json:"chunks"`
+	Filters []string  `json:"filters"`
+}
+
+func TestGeneratedFixtures(t *testing.T) {
+	b, err := os.ReadFile("testdata/expected.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exp genExpected
+	if err := json.Unmarshal(b, &exp); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for file, sets := range exp {
+		f, err := OpenFile(filepath.Join("testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		for name, e := range sets {
+			n++
+			t.Run(file+"/"+name, func(t *testing.T) {
+				d, err := f.Dataset(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				descr := d.Type.String()
+				if name == "more/bool" {
+					descr = "|i1" // h5py stores bool as an enum over int8
+				}
+				if descr != e.Descr || !equalInts(d.Shape, e.Shape) {
+					t.Errorf("type %s shape %v, want %s %v", descr, d.Shape, e.Descr, e.Shape)
+				}
+				if d.Layout() != e.Layout || !equalInts(d.Chunks(), e.Chunks) || strings.Join(d.Filters(), ",") != strings.Join(e.Filters, ",") {
+					t.Errorf("layout %s chunks %v filters %v, want %s %v %v", d.Layout(), d.Chunks(), d.Filters(), e.Layout, e.Chunks, e.Filters)
+				}
+				v, err := d.ReadFloat64()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(v) != len(e.Values) {
+					t.Fatalf("%d values, want %d", len(v), len(e.Values))
+				}
+				for i := range v {
+					if v[i] != e.Values[i] {
+						t.Fatalf("value %d = %v, want %v", i, v[i], e.Values[i])
+					}
+				}
+				v32, err := d.ReadFloat32()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range v32 {
+					if v32[i] != float32(e.Values[i]) {
+						t.Fatalf("float32 value %d = %v, want %v", i, v32[i], float32(e.Values[i]))
+					}
+				}
+				sum := 0.0
+				for _, x := range v {
+					sum += x
+				}
+				if math.Abs(sum-e.Sum) > 1e-9*math.Max(1, math.Abs(e.Sum)) {
+					t.Errorf("sum %v, want %v", sum, e.Sum)
+				}
+			})
+		}
+	}
+	if n < 14 {
+		t.Errorf("only %d datasets in expected.json", n)
+	}
+}
+
+// Features outside the supported subset are refused with an error that names them.
+func TestUnsupportedNamed(t *testing.T) {
+	f, err := OpenFile("testdata/latest.h5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, c := range []struct{ path, want string }{
+		{"grp/unlimited", "extensible-array"},
+		{"grp/string", "string datatype"},
+		{"more/../grp", "no object"},
+	} {
+		_, err := f.Dataset(c.path)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one naming %q", c.path, err, c.want)
+		}
+	}
+	for _, p := range []string{"grp/unlimited", "grp/string"} {
+		if _, err := f.Dataset(p); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("%s: %v is not ErrUnsupported", p, err)
+		}
+	}
+	// A soft link is followed: grp/soft -> /f4_contig.
+	soft, err := f.Dataset("grp/soft")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := soft.ReadFloat64(); err != nil || len(v) != 24 || v[0] != -1 || v[23] != 4.75 {
+		t.Errorf("grp/soft read %v, %v", v, err)
+	}
+	if _, err := f.Dataset("nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing dataset: %v", err)
+	}
+	if _, err := f.Dataset("grp"); err == nil {
+		t.Error("a group opened as a dataset")
+	}
+	names, err := f.List("grp/sub")
+	if err != nil || len(names) != 1 || names[0] != "data" {
+		t.Errorf("List(grp/sub) = %v, %v", names, err)
+	}
+	g, err := OpenFile("testdata/dense.h5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if _, err := g.Keys(); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "dense link storage") {
+		t.Errorf("dense group: %v", err)
+	}
+}
+
+// lookup3 against the values in Bob Jenkins' lookup3.c self-test (hashlittle, initval 0).
+func TestLookup3(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want uint32
+	}{
+		{"", 0xdeadbeef},
+		{"Four score and seven years ago", 0x17770551},
+	} {
+		if got := lookup3([]byte(c.in)); got != c.want {
+			t.Errorf("lookup3(%q) = %#x, want %#x", c.in, got, c.want)
+		}
+	}
+}
