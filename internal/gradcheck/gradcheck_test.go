@@ -24,7 +24,7 @@ func TestRunDetectsErrors(t *testing.T) {
 		{"wrong value", Case{F: func(tp *ag.Tape, xs []*tensor.Tensor) *tensor.Tensor { return tp.Cos(xs[0]) }, Ref: sin}, "forward"},
 		{"wrong gradient", Case{
 			// value 2x, but half of it is detached so the tape's gradient is 1, not 2
-			F: func(tp *ag.Tape, xs []*tensor.Tensor) *tensor.Tensor { return tp.Add(xs[0], tp.Detach(xs[0])) },
+			F:   func(tp *ag.Tape, xs []*tensor.Tensor) *tensor.Tensor { return tp.Add(xs[0], tp.Detach(xs[0])) },
 			Ref: func(xs []*Array) *Array { return Map(xs[0], func(v float64) float64 { return 2 * v }) }}, "gradient"},
 		{"not recorded", Case{
 			F:   func(tp *ag.Tape, xs []*tensor.Tensor) *tensor.Tensor { return tensor.Scale(xs[0], 2) },
