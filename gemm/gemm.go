@@ -11,6 +11,7 @@ package gemm
 
 import (
 	"fmt"
+	"math/bits"
 	"sync"
 
 	"github.com/aisam/aisam/internal/par"
@@ -93,20 +94,24 @@ func balanced(total, limit, unit int) int {
 	return roundUp(ceilDiv(total, nb), unit)
 }
 
-// bufPool recycles packing buffers between calls and workers.
-var bufPool sync.Pool
+// bufPools recycle packing buffers between calls and workers, one pool per power-of-two
+// capacity so that a request never draws (and drops) a buffer too small for it.
+var bufPools [48]sync.Pool
 
-// getBuf returns a buffer of at least n floats whose start is 64-byte aligned.
+// getBuf returns a buffer of n floats whose start is 64-byte aligned.
 func getBuf(n int) *[]float32 {
-	if p, ok := bufPool.Get().(*[]float32); ok && cap(*p) >= n {
+	class := bits.Len(uint(max(n, 16) - 1))
+	if p, ok := bufPools[class].Get().(*[]float32); ok {
 		*p = (*p)[:n]
 		return p
 	}
-	s := alignedFloats(n)
+	s := alignedFloats(1 << class)[:n]
 	return &s
 }
 
-func putBuf(p *[]float32) { bufPool.Put(p) }
+func putBuf(p *[]float32) {
+	bufPools[bits.Len(uint(cap(*p)-1))].Put(p)
+}
 
 // tile runs the micro-kernel on one rows×cols tile of C; partial tiles (at the right and
 // bottom edges) go through a scratch tile so the kernel always writes mr×nr floats.

@@ -29,7 +29,7 @@ func init() {
 type gemmImpl struct {
 	name  string
 	setup func(threads int) // select kernel / thread count before timing
-	run   func(m, n, k int, a, b, c []float32)
+	run   func(transB bool, m, n, k int, a, b, c []float32)
 }
 
 // externalGemms holds comparison implementations linked by build tags (openblas).
@@ -44,8 +44,12 @@ func ourGemm(kernel string) gemmImpl {
 				panic(err) // checked when the flags were parsed
 			}
 		},
-		run: func(m, n, k int, a, b, c []float32) {
-			gemm.Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+		run: func(transB bool, m, n, k int, a, b, c []float32) {
+			ldb := n
+			if transB {
+				ldb = k
+			}
+			gemm.Sgemm(false, transB, m, n, k, 1, a, k, b, ldb, 0, c, n)
 		},
 	}
 }
@@ -149,6 +153,7 @@ type gemmResult struct {
 	Threads    int     `json:"threads"`
 	GFLOPS     float64 `json:"gflops"` // median of the runs
 	Impl       string  `json:"impl"`
+	TransB     bool    `json:"transb,omitempty"`
 	GFLOPSBest float64 `json:"gflops_best"`
 	GFLOPSLow  float64 `json:"gflops_worst"`
 	Runs       int     `json:"runs"`
@@ -162,6 +167,7 @@ func runBenchGemm(args []string) error {
 	impls := fs.String("impls", "default", "comma-separated implementations: "+strings.Join(gemm.Kernels(), ", ")+
 		", openblas (with -tags openblas), 'all', or 'default' (the fastest kernel and OpenBLAS if linked)")
 	jsonOut := fs.Bool("json", false, "print one JSON object per line instead of a table")
+	transB := fs.Bool("transb", false, "multiply by Bᵀ stored N×K (the layout of nn.Linear weights) instead of B")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: aisam bench gemm [flags]\n\nTimes SGEMM and prints GFLOP/s (median of --runs) per size and thread count.\n\nflags:")
 		fs.PrintDefaults()
@@ -190,14 +196,18 @@ func runBenchGemm(args []string) error {
 	if *runs < 1 || *runs > 1000 {
 		return fmt.Errorf("--runs %d: must be in 1..1000", *runs)
 	}
-	return benchGemm(os.Stdout, sz, th, im, *runs, *jsonOut)
+	return benchGemm(os.Stdout, sz, th, im, *runs, *jsonOut, *transB)
 }
 
-func benchGemm(w io.Writer, sizes []gemmSize, threads []int, impls []gemmImpl, runs int, jsonOut bool) error {
+func benchGemm(w io.Writer, sizes []gemmSize, threads []int, impls []gemmImpl, runs int, jsonOut, transB bool) error {
 	defer par.SetWorkers(par.SetWorkers(0))
 	defer gemm.SetKernel("")
 	if !jsonOut {
-		fmt.Fprintf(w, "SGEMM GFLOP/s: median of %d interleaved runs [worst-best]; C = A·B, row-major\n", runs)
+		op := "A·B"
+		if transB {
+			op = "A·Bᵀ"
+		}
+		fmt.Fprintf(w, "SGEMM GFLOP/s: median of %d interleaved runs [worst-best]; C = %s, row-major\n", runs, op)
 		fmt.Fprintf(w, "%-16s %7s", "M×K×N", "threads")
 		for _, im := range impls {
 			fmt.Fprintf(w, "  %-19s", im.name)
@@ -227,7 +237,7 @@ func benchGemm(w io.Writer, sizes []gemmSize, threads []int, impls []gemmImpl, r
 			for _, im := range impls {
 				im.setup(t)
 				clear(c)
-				im.run(s.m, s.n, s.k, a, b, c)
+				im.run(transB, s.m, s.n, s.k, a, b, c)
 				if first == nil {
 					first = append([]float32(nil), c...)
 				} else if err := sameProduct(first, c, s.k); err != nil {
@@ -239,7 +249,7 @@ func benchGemm(w io.Writer, sizes []gemmSize, threads []int, impls []gemmImpl, r
 				for i, im := range impls {
 					im.setup(t)
 					t0 := time.Now()
-					im.run(s.m, s.n, s.k, a, b, c)
+					im.run(transB, s.m, s.n, s.k, a, b, c)
 					times[i] = append(times[i], time.Since(t0))
 				}
 			}
@@ -253,7 +263,7 @@ func benchGemm(w io.Writer, sizes []gemmSize, threads []int, impls []gemmImpl, r
 				best, worst := benchfmt.Rate(flop, st.Min)/1e9, benchfmt.Rate(flop, st.Max)/1e9
 				med = append(med, g)
 				if jsonOut {
-					if err := benchfmt.JSONLine(w, gemmResult{s.m, s.k, s.n, t, benchfmt.Round(g, 2), im.name,
+					if err := benchfmt.JSONLine(w, gemmResult{s.m, s.k, s.n, t, benchfmt.Round(g, 2), im.name, transB,
 						benchfmt.Round(best, 2), benchfmt.Round(worst, 2), st.Runs}); err != nil {
 						return err
 					}
