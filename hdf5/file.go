@@ -41,7 +41,7 @@ type File struct {
 	so, sl    int // size of offsets and of lengths, in bytes
 	sbVersion int
 	root      uint64 // root group object header address
-	work      int    // remaining metadata reads, against loops and blow-ups
+	budget    int64  // metadata bytes left to read, against loops and blow-ups
 	closer    io.Closer
 }
 
@@ -50,7 +50,8 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 	if size < int64(len(signature)) {
 		return nil, fmt.Errorf("%w: file of %d bytes is too short", ErrFormat, size)
 	}
-	f := &File{r: r, size: size, work: 1<<20 + int(min(size, 1<<30)/16)}
+	// Honest metadata is read about once; 64 passes over the whole file is far beyond that.
+	f := &File{r: r, size: size, budget: 1<<20 + 64*min(size, 1<<40)}
 	// The superblock is at 0 or at a power of two from 512 on (after a user block).
 	var sbAt int64 = -1
 	for at := int64(0); at+int64(len(signature)) <= size; {
@@ -105,14 +106,23 @@ func (f *File) Close() error {
 	return nil
 }
 
-// rawAt reads n bytes at absolute file position pos, checking bounds before allocating.
+// rawAt reads n bytes of metadata at absolute file position pos, checking bounds before
+// allocating and charging the read to the metadata budget.
 func (f *File) rawAt(pos uint64, n int64) ([]byte, error) {
 	if n < 0 || pos > uint64(f.size) || n > f.size-int64(pos) {
 		return nil, fmt.Errorf("%w: %d bytes at %d run past the end of the %d-byte file", ErrFormat, n, pos, f.size)
 	}
-	f.work--
-	if f.work < 0 {
-		return nil, fmt.Errorf("%w: too many metadata reads (corrupt or cyclic structure)", ErrFormat)
+	f.budget -= n + 64
+	if f.budget < 0 {
+		return nil, fmt.Errorf("%w: metadata read budget exhausted (corrupt or cyclic structure)", ErrFormat)
+	}
+	return f.rawData(pos, n)
+}
+
+// rawData reads n bytes of dataset storage at absolute position pos, after a bounds check.
+func (f *File) rawData(pos uint64, n int64) ([]byte, error) {
+	if n < 0 || pos > uint64(f.size) || n > f.size-int64(pos) {
+		return nil, fmt.Errorf("%w: %d bytes at %d run past the end of the %d-byte file", ErrFormat, n, pos, f.size)
 	}
 	b := make([]byte, n)
 	if _, err := f.r.ReadAt(b, int64(pos)); err != nil && !(errors.Is(err, io.EOF) && n == 0) {

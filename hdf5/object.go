@@ -34,7 +34,10 @@ func (f *File) objectHeader(addr uint64) ([]message, error) {
 	if f.undef(addr) {
 		return nil, fmt.Errorf("%w: object header at the undefined address", ErrFormat)
 	}
-	pre, err := f.readAt(addr, min(16, int64(f.size)-int64(min(f.base+addr, uint64(f.size)))))
+	if !f.fits(addr, 4) {
+		return nil, fmt.Errorf("%w: object header address %d is outside the file", ErrFormat, addr)
+	}
+	pre, err := f.readAt(addr, int64(min(16, uint64(f.size)-(f.base+addr))))
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func (d *Dataset) ReadRaw() ([]byte, error) {
 		if !d.f.fits(d.addr, uint64(total)) {
 			return nil, fmt.Errorf("%w: contiguous data (%d bytes at %d) runs past the end of the file", ErrFormat, total, d.addr)
 		}
-		return d.f.readAt(d.addr, total)
+		return d.f.rawData(d.f.base+d.addr, total)
 	case layoutChunked:
 		return d.readChunked(total)
 	}
@@ -53,7 +53,7 @@ func (d *Dataset) checkedBytes() (int64, error) {
 	}
 	// Only stored (contiguous, compact) data is exactly bounded by the file; chunked or
 	// unallocated data may be fill values or compressed, but not beyond what deflate allows.
-	if limit := max(d.f.size, 1<<16) * maxExpansion; total > limit {
+	if limit := d.f.size * maxExpansion; total > limit {
 		return 0, fmt.Errorf("%w: dataset of %d bytes cannot come from a %d-byte file", ErrFormat, total, d.f.size)
 	}
 	return total, nil
@@ -182,7 +182,7 @@ func (d *Dataset) readChunked(total int64) ([]byte, error) {
 		}
 		chunkElems *= int64(c)
 	}
-	if chunkElems > math.MaxInt64/int64(d.Type.Size) || chunkElems*int64(d.Type.Size) > max(d.f.size, 1<<16)*maxExpansion || chunkElems*int64(d.Type.Size) > MaxBytes {
+	if chunkElems > math.MaxInt64/int64(d.Type.Size) || chunkElems*int64(d.Type.Size) > d.f.size*maxExpansion || chunkElems*int64(d.Type.Size) > MaxBytes {
 		return nil, fmt.Errorf("%w: chunk %v of %d-byte elements is larger than the file can hold", ErrFormat, d.chunk, d.Type.Size)
 	}
 	chunkBytes := chunkElems * int64(d.Type.Size)
@@ -240,7 +240,7 @@ func (d *Dataset) placeChunk(out []byte, ch chunkRef, chunkBytes int64) error {
 	if ch.size > uint64(chunkBytes)*2+1<<20 || !d.f.fits(ch.addr, ch.size) {
 		return fmt.Errorf("%w: chunk at %d of %d bytes is outside the file or implausibly large", ErrFormat, ch.addr, ch.size)
 	}
-	raw, err := d.f.rawAt(d.f.base+ch.addr, int64(ch.size))
+	raw, err := d.f.rawData(d.f.base+ch.addr, int64(ch.size))
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,11 @@ func Open(path string) (*Volume, error) {
 
 // Read decodes a single-file NIfTI (.nii or gzip-compressed .nii.gz) from r.
 func Read(r io.Reader) (*Volume, error) {
-	src, _, err := maybeGunzip(r, -1)
+	size := int64(-1)
+	if l, ok := r.(interface{ Len() int }); ok { // bytes.Reader, strings.Reader, bytes.Buffer
+		size = int64(l.Len())
+	}
+	src, known, err := maybeGunzip(r, size)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +93,7 @@ func Read(r io.Reader) (*Volume, error) {
 	if h.Magic == "ni1" || h.Magic == "ni2" {
 		return nil, fmt.Errorf("%w: two-file NIfTI (magic %q): open the .hdr path with Open", ErrFormat, h.Magic)
 	}
-	return readBody(src, h, -1)
+	return readBody(src, h, known)
 }
 
 // ReadHeader decodes only the header of a .nii or .nii.gz stream.
@@ -251,10 +255,10 @@ func decode(src io.Reader, h *Header, avail int64) (*Volume, error) {
 	if avail >= 0 {
 		data = make([]float32, 0, nvox)
 	} else {
-		data = make([]float32, 0, min(nvox, 1<<20))
+		data = make([]float32, 0, min(nvox, 1<<16)) // grows only as data arrives
 	}
 	const chunkElems = 1 << 16
-	buf := make([]byte, chunkElems*esize)
+	buf := make([]byte, min(nvox, chunkElems)*int64(esize))
 	conv := converter(h.Datatype, h.ByteOrder)
 	scale := slope != 1 || inter != 0
 	for remaining := nvox; remaining > 0; {
