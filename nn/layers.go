@@ -10,6 +10,9 @@ import (
 // uniform fills t from U(-bound, bound): PyTorch's default for Linear and Conv weights
 // (kaiming_uniform with a=√5 gives bound 1/√fan_in) and biases.
 func uniform(s Scope, t *tensor.Tensor, bound float64) {
+	if math.IsInf(bound, 0) || math.IsNaN(bound) {
+		bound = 0 // fan_in 0: torch uses bound 0
+	}
 	r := s.Rand()
 	for i := range t.Data {
 		t.Data[i] = float32((r.Float64()*2 - 1) * bound)

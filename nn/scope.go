@@ -63,6 +63,18 @@ func (ps *Params) Freeze(prefixes ...string) {
 	}
 }
 
+// Unfreeze clears Frozen on every parameter whose name starts with one of the prefixes
+// (for example a LoRA adapter inside a frozen encoder).
+func (ps *Params) Unfreeze(prefixes ...string) {
+	for _, p := range ps.list {
+		for _, pre := range prefixes {
+			if strings.HasPrefix(p.Name, pre) {
+				p.Frozen = false
+			}
+		}
+	}
+}
+
 // Count returns the number of scalar values in all parameters.
 func (ps *Params) Count() int {
 	n := 0
@@ -106,6 +118,10 @@ func (ps *Params) Load(sd map[string]*tensor.Tensor, strict bool) error {
 		t, ok := sd[p.Name]
 		if !ok {
 			e.Missing = append(e.Missing, p.Name)
+			continue
+		}
+		if t == nil {
+			e.Mismatched = append(e.Mismatched, fmt.Sprintf("%s: checkpoint has no tensor", p.Name))
 			continue
 		}
 		if !tensor.EqualShape(t.Shape(), p.T.Shape()) {
