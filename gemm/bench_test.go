@@ -48,3 +48,17 @@ func BenchmarkSgemm(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkSmall(b *testing.B) {
+	defer par.SetWorkers(par.SetWorkers(1))
+	for _, s := range [][3]int{{8, 256, 256}, {196, 64, 196}, {64, 768, 768}} {
+		m, k, n := s[0], s[1], s[2]
+		a, bb, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+		b.Run(fmt.Sprintf("%dx%dx%d", m, k, n), func(b *testing.B) {
+			for b.Loop() {
+				Sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
+			}
+			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -113,14 +113,30 @@ func putBuf(p *[]float32) {
 	bufPools[bits.Len(uint(cap(*p)-1))].Put(p)
 }
 
-// tile runs the micro-kernel on one rows×cols tile of C; partial tiles (at the right and
-// bottom edges) go through a scratch tile so the kernel always writes mr×nr floats.
-func tile(kr *kernel, kc int, ap, bp []float32, ldb int, alpha, beta float32, c []float32, ci, ldc, rows, cols int) {
-	if rows == kr.mr && cols == kr.nr {
-		kr.micro(kc, &ap[0], &bp[0], ldb, &c[ci], ldc, alpha, beta)
-		return
+// tile runs the micro-kernels on one rows×cols tile of C. Short full-width tiles use the
+// tail kernels; narrow tiles (at the right edge) go through scratch (mr×nr floats), since
+// every kernel writes whole rows of nr floats.
+func tile(kr *kernel, kc int, ap, bp []float32, ldb int, alpha, beta float32, c []float32, ci, ldc, rows, cols int, scratch []float32) {
+	if cols == kr.nr {
+		if rows == kr.mr {
+			kr.micro(kc, &ap[0], &bp[0], ldb, &c[ci], ldc, alpha, beta)
+			return
+		}
+		if len(kr.tails) > 0 {
+			for r0 := 0; r0 < rows; {
+				t := kr.tails[0]
+				for _, u := range kr.tails {
+					if u.rows <= rows-r0 {
+						t = u
+						break
+					}
+				}
+				t.fn(kc, &ap[r0], &bp[0], ldb, &c[ci+r0*ldc], ldc, alpha, beta)
+				r0 += t.rows
+			}
+			return
+		}
 	}
-	var scratch [maxMR * maxNR]float32
 	kr.micro(kc, &ap[0], &bp[0], ldb, &scratch[0], kr.nr, alpha, 0)
 	for i := range rows {
 		src := scratch[i*kr.nr : i*kr.nr+cols]
@@ -146,6 +162,8 @@ func direct(kr *kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 	packA(*abuf, transA, a, lda, 0, m, 0, k, mr)
 	panels := ceilDiv(n, nr)
 	par.For(panels, 4, func(lo, hi int) {
+		scratch := getBuf(maxMR * maxNR)
+		defer putBuf(scratch)
 		var bbuf *[]float32
 		for jp := lo; jp < hi; jp++ {
 			j0 := jp * nr
@@ -162,7 +180,7 @@ func direct(kr *kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 				bp, bld = *bbuf, nr
 			}
 			for i0 := 0; i0 < m; i0 += mr {
-				tile(kr, k, (*abuf)[i0*k:], bp, bld, alpha, beta, c, i0*ldc+j0, ldc, min(mr, m-i0), cols)
+				tile(kr, k, (*abuf)[i0*k:], bp, bld, alpha, beta, c, i0*ldc+j0, ldc, min(mr, m-i0), cols, *scratch)
 			}
 		}
 	})
@@ -208,6 +226,8 @@ func packed(kr *kernel, kcMax, mcMax, ncMax int, transA, transB bool, m, n, k in
 				rows := min(mc, m-i0)
 				abuf := getBuf(roundUp(rows, mr) * kc)
 				defer putBuf(abuf)
+				scratch := getBuf(maxMR * maxNR)
+				defer putBuf(scratch)
 				ab := *abuf
 				packA(ab, transA, a, lda, i0, rows, pc, kc, mr)
 				for jp := jb * perChunk; jp < min(panels, (jb+1)*perChunk); jp++ {
@@ -215,7 +235,7 @@ func packed(kr *kernel, kcMax, mcMax, ncMax int, transA, transB bool, m, n, k in
 					cols := min(nr, nc-j0)
 					bp := bb[jp*nr*kc:]
 					for ir := 0; ir < rows; ir += mr {
-						tile(kr, kc, ab[ir*kc:], bp, nr, alpha, bt, c, (i0+ir)*ldc+jc+j0, ldc, min(mr, rows-ir), cols)
+						tile(kr, kc, ab[ir*kc:], bp, nr, alpha, bt, c, (i0+ir)*ldc+jc+j0, ldc, min(mr, rows-ir), cols, *scratch)
 					}
 				}
 			})

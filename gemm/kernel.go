@@ -18,6 +18,13 @@ type kernel struct {
 	mr, nr     int // register tile
 	kc, mc, nc int // cache blocks: depth (L1/L2), rows of A (L2), columns of B (L3)
 	micro      microFn
+	tails      []tailKernel // fewer-row kernels, largest first (none: edges use scratch)
+}
+
+// tailKernel computes only the first rows rows of an A panel packed for mr rows.
+type tailKernel struct {
+	rows int
+	fn   microFn
 }
 
 // The largest register tile of any kernel (sizes the edge scratch tile).

@@ -22,13 +22,14 @@ type isa struct {
 	zero   string // instruction that zeroes a register
 	mr, nr int
 	unroll int
+	tails  []int // row counts of the tail kernels (same A panel layout, fewer rows)
 }
 
 var isas = []isa{
 	// 12 rows × 2 registers = 24 accumulators; Z24-Z27 hold B; A is broadcast from memory.
-	{name: "AVX512", reg: "Z", width: 16, bcast: true, zero: "VPXORD", mr: 12, nr: 32, unroll: 4},
+	{name: "AVX512", reg: "Z", width: 16, bcast: true, zero: "VPXORD", mr: 12, nr: 32, unroll: 4, tails: []int{8, 4, 2, 1}},
 	// 6 rows × 2 registers = 12 accumulators; Y12-Y13 hold B, Y14-Y15 the broadcast A.
-	{name: "AVX2", reg: "Y", width: 8, zero: "VXORPS", mr: 6, nr: 16, unroll: 4},
+	{name: "AVX2", reg: "Y", width: 8, zero: "VXORPS", mr: 6, nr: 16, unroll: 4, tails: []int{4, 2, 1}},
 }
 
 type writer struct{ bytes.Buffer }
@@ -42,7 +43,16 @@ func (w *writer) i(format string, args ...any) { w.f("\t"+format, args...) }
 //
 // which computes C[mr×nr] = alpha·Σ_p a[p*mr+i]·b[p*ldb+j] + beta·C (beta == 0: C is
 // not read), k ≥ 1. SI walks A, DX walks B, DI is C; R8/R9 are the B/C strides in bytes.
-func kernel(w *writer, s isa) {
+// A tail kernel (rows < s.mr, named micro<ISA>r<rows>) computes only the first rows rows
+// of a panel packed for s.mr, for the bottom edge and for products with few rows.
+func kernel(w *writer, s isa, rows int) {
+	name := s.name
+	if rows != s.mr {
+		name = fmt.Sprintf("%sr%d", s.name, rows)
+	}
+	aStep := s.mr * 4
+	s.mr = rows
+	s.name = name
 	regsPerRow := s.nr / s.width
 	acc := func(i, j int) string { return fmt.Sprintf("%s%d", s.reg, i*regsPerRow+j) }
 	nacc := s.mr * regsPerRow
@@ -51,7 +61,6 @@ func kernel(w *writer, s isa) {
 	}
 	bc := func(i int) string { return fmt.Sprintf("%s%d", s.reg, nacc+regsPerRow+i%2) } // AVX2 broadcast
 	vsize := s.width * 4
-	aStep := s.mr * 4
 
 	w.f("// func micro%s(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)", s.name)
 	w.f("TEXT ·micro%s(SB), NOSPLIT, $0-56", s.name)
@@ -129,7 +138,7 @@ func kernel(w *writer, s isa) {
 	w.i("ANDL $0x7fffffff, AX") // -0 is zero too
 	w.i("JZ %s_nobeta", s.name)
 	w.i("VBROADCASTSS beta+52(FP), %s", beta)
-	rows := func(withBeta bool) {
+	store := func(withBeta bool) {
 		for i := range s.mr {
 			for j := range regsPerRow {
 				w.i("VMULPS %s, %s, %s", alpha, acc(i, j), acc(i, j))
@@ -143,11 +152,11 @@ func kernel(w *writer, s isa) {
 			}
 		}
 	}
-	rows(true)
+	store(true)
 	w.i("VZEROUPPER")
 	w.i("RET")
 	w.f("%s_nobeta:", s.name)
-	rows(false)
+	store(false)
 	w.i("VZEROUPPER")
 	w.i("RET")
 	w.f("")
@@ -182,7 +191,10 @@ func main() {
 	w.f(`#include "textflag.h"`)
 	w.f("")
 	for _, s := range isas {
-		kernel(&w, s)
+		kernel(&w, s, s.mr)
+		for _, r := range s.tails {
+			kernel(&w, s, r)
+		}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(*out), ".gen-*")
 	if err != nil {
