@@ -2,15 +2,16 @@ package tensor
 
 import (
 	"fmt"
-	"math"
+	"sync"
 
 	"github.com/aisam/aisam/gemm"
 	"github.com/aisam/aisam/internal/par"
+	"github.com/aisam/aisam/internal/vec"
 )
 
 // attnRowBudget bounds the score block of one task (rows x keys floats): about 1 MB, so
 // a block stays near the L2 cache and no task ever holds a head's whole N x N scores.
-const attnRowBudget = 1 << 18
+var attnRowBudget = 1 << 18
 
 // RelPosAttention is the inference kernel of SAM's ViT attention (softmax(scale·q·kᵀ +
 // rel_h + rel_w)·v per head) fused so that the N x N scores of a head are never stored
@@ -24,6 +25,14 @@ const attnRowBudget = 1 << 18
 // the unscaled q as in the official add_decomposed_rel_pos. The result is [G, N, C] with
 // the heads concatenated (before the output projection).
 func RelPosAttention(qkv *Tensor, heads, gh, gw int, relH, relW *Tensor, scale float32) *Tensor {
+	out := New(qkv.Dim(0), qkv.Dim(1), qkv.Dim(2)/3)
+	RelPosAttentionTo(out, qkv, heads, gh, gw, relH, relW, scale)
+	return out
+}
+
+// RelPosAttentionTo is RelPosAttention writing into out [G, N, C] (every element is
+// overwritten), so that a caller can reuse one buffer across blocks.
+func RelPosAttentionTo(out, qkv *Tensor, heads, gh, gw int, relH, relW *Tensor, scale float32) {
 	if qkv.Rank() != 3 || heads <= 0 || qkv.Dim(2)%(3*heads) != 0 || qkv.Dim(1) != gh*gw {
 		panic(fmt.Sprintf("tensor.RelPosAttention: qkv %v with %d heads on a %dx%d grid", qkv.Shape(), heads, gh, gw))
 	}
@@ -35,7 +44,9 @@ func RelPosAttention(qkv *Tensor, heads, gh, gw int, relH, relW *Tensor, scale f
 	if relH != nil && (!EqualShape(relH.Shape(), []int{gh, gh, d}) || !EqualShape(relW.Shape(), []int{gw, gw, d})) {
 		panic(fmt.Sprintf("tensor.RelPosAttention: rel tables %v, %v for a %dx%d grid, head dim %d", relH.Shape(), relW.Shape(), gh, gw, d))
 	}
-	out := New(g, n, c)
+	if !EqualShape(out.Shape(), []int{g, n, c}) {
+		panic(fmt.Sprintf("tensor.RelPosAttentionTo: out %v for qkv %v", out.Shape(), qkv.Shape()))
+	}
 	rb := max(1, min(n, attnRowBudget/max(n, 1)))
 	if gw <= rb {
 		rb -= rb % gw // whole grid rows per block
@@ -51,18 +62,21 @@ func RelPosAttention(qkv *Tensor, heads, gh, gw int, relH, relW *Tensor, scale f
 		var rh, rw []float32
 		if relH != nil {
 			// rel_h[i, ky] = q_i · relH[y(i), ky]: one small GEMM per query row y.
-			rh = make([]float32, n*gh)
+			rp := getScratch(n * (gh + gw))
+			defer scratch.Put(rp)
+			rh = (*rp)[:n*gh]
 			for y := range gh {
 				gemm.Sgemm(false, true, gw, gh, d, 1, q[y*gw*ld:], ld, relH.Data[y*gh*d:], d, 0, rh[y*gw*gh:], gh)
 			}
 			// rel_w[i, kx] = q_i · relW[x(i), kx]: the queries of column x are gw rows apart.
-			rw = make([]float32, n*gw)
+			rw = (*rp)[n*gh : n*(gh+gw)]
 			for x := range gw {
 				gemm.Sgemm(false, true, gh, gw, d, 1, q[x*ld:], gw*ld, relW.Data[x*gw*d:], d, 0, rw[x*gw:], gw*gw)
 			}
 		}
-		s := make([]float32, rb*n)
-		inv := make([]float32, rb)
+		sp := getScratch(rb*n + rb)
+		defer scratch.Put(sp)
+		s, inv := (*sp)[:rb*n], (*sp)[rb*n:rb*n+rb]
 		for r0 := 0; r0 < n; r0 += rb {
 			m := min(rb, n-r0)
 			gemm.Sgemm(false, true, m, n, d, scale, q[r0*ld:], ld, k, ld, 0, s, n)
@@ -82,7 +96,19 @@ func RelPosAttention(qkv *Tensor, heads, gh, gw int, relH, relW *Tensor, scale f
 			}
 		}
 	})
-	return out
+}
+
+// scratch recycles the per-task buffers of RelPosAttentionTo (a windowed ViT-B block runs
+// 300 tasks); every use overwrites what it reads.
+var scratch sync.Pool
+
+func getScratch(n int) *[]float32 {
+	if p, ok := scratch.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	b := make([]float32, n)
+	return &b
 }
 
 // addRelPosRow adds rh[ky] + rw[kx] to the score row laid out [ky, kx].
@@ -99,50 +125,5 @@ func addRelPosRow(row, rh, rw []float32) {
 
 // softmaxRowUnnormalised replaces row by exp(row - max(row)) and returns the sum.
 func softmaxRowUnnormalised(row []float32) float32 {
-	m := float32(math.Inf(-1))
-	for _, v := range row {
-		if v > m {
-			m = v
-		}
-	}
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(row); i += 4 {
-		r := row[i : i+4 : i+4]
-		e0, e1, e2, e3 := expNeg(r[0]-m), expNeg(r[1]-m), expNeg(r[2]-m), expNeg(r[3]-m)
-		r[0], r[1], r[2], r[3] = e0, e1, e2, e3
-		s0 += e0
-		s1 += e1
-		s2 += e2
-		s3 += e3
-	}
-	for ; i < len(row); i++ {
-		e := expNeg(row[i] - m)
-		row[i] = e
-		s0 += e
-	}
-	return (s0 + s1) + (s2 + s3)
-}
-
-// expNeg is e^x for x ≤ 0 (Cephes expf: Cody-Waite reduction, degree-6 polynomial),
-// within 2 ulp of math.Exp over the range softmax needs; 0 below float32's range.
-func expNeg(x float32) float32 {
-	if x < -87.33654 {
-		return 0
-	}
-	const (
-		log2e = 1.44269504088896341
-		c1    = 0.693359375
-		c2    = -2.12194440e-4
-	)
-	n := float32(int32(x*log2e - 0.5)) // round to nearest for x ≤ 0
-	r := x - n*c1 - n*c2
-	p := float32(1.9875691500e-4)
-	p = p*r + 1.3981999507e-3
-	p = p*r + 8.3334519073e-3
-	p = p*r + 4.1665795894e-2
-	p = p*r + 1.6666665459e-1
-	p = p*r + 5.0000001201e-1
-	p = p*r*r + r + 1
-	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
+	return float32(vec.ExpSubSum(row, row, vec.Max(row)))
 }
