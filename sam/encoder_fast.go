@@ -4,71 +4,142 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/aisam/aisam/gemm"
 	"github.com/aisam/aisam/internal/par"
+	"github.com/aisam/aisam/internal/vec"
+	"github.com/aisam/aisam/nn"
 	"github.com/aisam/aisam/tensor"
 )
 
+// encBuffers are the activations of one image's pass through the blocks, allocated once
+// per Forward and reused by every block (ViT-B: ~150 MB), so that inference makes almost
+// no garbage and peak memory stays near weights + one block's activations.
+type encBuffers struct {
+	y, win, qkv, att, hidden []float32
+}
+
 // forwardFast is the inference path of Forward: the same arithmetic as the tape path, but
-// attention is fused per (window, head) and row block (tensor.RelPosAttention), windows are
-// gathered and scattered by direct copies, residuals are added in place and the neck's 1x1
-// convolution runs as a Linear on the NHWC map, so nearly all time is spent in GEMM.
+// attention is fused per (window, head) and row block (tensor.RelPosAttentionTo), linear
+// layers call the GEMM directly with bias (and GELU) applied row by row while the row is
+// in cache, windows are gathered and scattered by copies, residuals are added in place
+// and the neck's 1x1 convolution runs on the NHWC map, so nearly all time is GEMM.
 func (e *ImageEncoder) forwardFast(ctx context.Context, x *tensor.Tensor) (*tensor.Tensor, error) {
 	c := e.Config
 	x = e.PatchEmbed.Forward(nil, x) // B C h w
 	x = tensor.Permute(x, 0, 2, 3, 1)
 	e.hook("patch_embed", x)
-	h, w := x.Dim(1), x.Dim(2)
+	bs, h, w, C := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
 	if e.PosEmbed != nil {
 		tensor.AddInPlace(x, e.posEmbedFor(nil, h, w))
+	}
+	tok := h * w
+	maxT := tok
+	if c.WindowSize > 0 {
+		ws := c.WindowSize
+		maxT = max(maxT, ((h+ws-1)/ws)*((w+ws-1)/ws)*ws*ws)
+	}
+	hidden := 0
+	if len(e.Blocks) > 0 {
+		hidden = e.Blocks[0].Lin1.Weight.Dim(0)
+	}
+	buf := &encBuffers{
+		y:      make([]float32, maxT*C),
+		win:    make([]float32, maxT*C),
+		qkv:    make([]float32, maxT*3*C),
+		att:    make([]float32, maxT*C),
+		hidden: make([]float32, tok*hidden),
 	}
 	for i, blk := range e.Blocks {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		blk.forwardFast(x)
+		for b := range bs {
+			blk.forwardFast(x.Data[b*tok*C:(b+1)*tok*C], h, w, C, buf)
+		}
 		e.hook(fmt.Sprintf("block%02d", i), x)
 	}
-	// neck.0 is a bias-free 1x1 conv: a Linear over channels in NHWC, followed by the
-	// channel LayerNorm, which in NHWC is a LayerNorm over the last axis.
-	y := tensor.Linear(x, e.Neck0.Weight.Reshape(c.OutChans, c.EmbedDim), nil)
-	y = tensor.LayerNorm(y, e.Neck1.Weight, e.Neck1.Bias, e.Neck1.Eps)
+	buf = nil
+	// neck.0 is a bias-free 1x1 conv: a product over channels in NHWC, followed by the
+	// channel LayerNorm, which in NHWC is a LayerNorm of each row.
+	y := tensor.New(bs, h, w, c.OutChans)
+	gemm.Sgemm(false, true, bs*tok, c.OutChans, C, 1, x.Data, C, e.Neck0.Weight.Data, C, 0, y.Data, c.OutChans)
+	layerNormRows(y.Data, y.Data, c.OutChans, e.Neck1.LayerNorm)
 	y = tensor.Permute(y, 0, 3, 1, 2)
 	y = e.Neck2.Forward(nil, y)
 	return e.Neck3.Forward(nil, y), nil
 }
 
-// forwardFast updates x [B, h, w, C] in place with the block's output.
-func (b *EncoderBlock) forwardFast(x *tensor.Tensor) {
-	bs, h, w, c := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
+// forwardFast updates one image's tokens x [h*w, C] in place with the block's output.
+func (b *EncoderBlock) forwardFast(x []float32, h, w, C int, buf *encBuffers) {
 	a := b.Attn
-	y := tensor.LayerNorm(x, b.Norm1.Weight, b.Norm1.Bias, b.Norm1.Eps)
-	var gh, gw int
-	var groups *tensor.Tensor
+	tok := h * w
+	layerNormRows(buf.y[:tok*C], x, C, *b.Norm1)
+	src, groups, gh, gw := buf.y[:tok*C], 1, h, w
 	if b.Window > 0 {
-		gh, gw = b.Window, b.Window
-		groups = gatherWindows(y, b.Window)
-	} else {
-		gh, gw = h, w
-		groups = y.Reshape(bs, h*w, c)
+		ws := b.Window
+		nh, nw := (h+ws-1)/ws, (w+ws-1)/ws
+		groups, gh, gw = nh*nw, ws, ws
+		src = buf.win[:groups*ws*ws*C]
+		gatherWindows(src, buf.y, h, w, C, ws)
 	}
-	qkv := tensor.Linear(groups, a.QKV.Weight, a.QKV.Bias)
+	T := groups * gh * gw
+	qkv := buf.qkv[:T*3*C]
+	linearRows(qkv, src, T, C, a.QKV, false)
 	var rh, rw *tensor.Tensor
 	if a.RelPosH != nil {
 		rh = getRelPos(nil, gh, gh, a.RelPosH)
 		rw = getRelPos(nil, gw, gw, a.RelPosW)
 	}
-	att := tensor.RelPosAttention(qkv, a.Heads, gh, gw, rh, rw, a.scale)
-	qkv = nil
-	att = tensor.Linear(att, a.Proj.Weight, a.Proj.Bias)
+	att := buf.att[:T*C]
+	tensor.RelPosAttentionTo(tensor.FromSlice(att, groups, gh*gw, C), tensor.FromSlice(qkv, groups, gh*gw, 3*C), a.Heads, gh, gw, rh, rw, a.scale)
+	proj := buf.y[:T*C]
+	linearRows(proj, att, T, C, a.Proj, false)
 	if b.Window > 0 {
-		scatterWindowsAdd(x, att, b.Window)
+		scatterWindowsAdd(x, proj, h, w, C, b.Window)
 	} else {
-		addInPlace(x.Data, att.Data)
+		addInPlace(x, proj)
 	}
-	y = tensor.LayerNorm(x, b.Norm2.Weight, b.Norm2.Bias, b.Norm2.Eps)
-	y = tensor.GELU(tensor.Linear(y, b.Lin1.Weight, b.Lin1.Bias))
-	y = tensor.Linear(y, b.Lin2.Weight, b.Lin2.Bias)
-	addInPlace(x.Data, y.Data)
+	y := buf.y[:tok*C]
+	layerNormRows(y, x, C, *b.Norm2)
+	hid := buf.hidden[:tok*b.Lin1.Weight.Dim(0)]
+	linearRows(hid, y, tok, C, b.Lin1, true)
+	out := buf.att[:tok*C]
+	linearRows(out, hid, tok, b.Lin1.Weight.Dim(0), b.Lin2, false)
+	addInPlace(x, out)
+}
+
+// linearRows computes dst [rows, out] = src [rows, in] · Wᵀ + bias, then GELU if asked,
+// applying bias and activation to each row right after the GEMM while it is in cache.
+func linearRows(dst, src []float32, rows, in int, l *nn.Linear, gelu bool) {
+	out := l.Weight.Dim(0)
+	gemm.Sgemm(false, true, rows, out, in, 1, src, in, l.Weight.Data, in, 0, dst, out)
+	if l.Bias == nil && !gelu {
+		return
+	}
+	par.For(rows, 16, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row := dst[r*out : (r+1)*out]
+			if l.Bias != nil {
+				bias := l.Bias.Data[:len(row)]
+				for i := range row {
+					row[i] += bias[i]
+				}
+			}
+			if gelu {
+				vec.GELU(row, row)
+			}
+		}
+	})
+}
+
+// layerNormRows normalises each row of width c of src into dst (which may alias src).
+func layerNormRows(dst, src []float32, c int, ln nn.LayerNorm) {
+	rows := len(src) / c
+	par.For(rows, 64, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			vec.LayerNorm(dst[r*c:(r+1)*c], src[r*c:(r+1)*c], ln.Weight.Data, ln.Bias.Data, ln.Eps)
+		}
+	})
 }
 
 func addInPlace(dst, src []float32) {
@@ -80,15 +151,15 @@ func addInPlace(dst, src []float32) {
 	})
 }
 
-// gatherWindows copies y [B, h, w, C] into zero-padded windows [B*nWin, ws*ws, C] in the
-// official window_partition order (batch, window row, window col; row-major inside).
-func gatherWindows(y *tensor.Tensor, ws int) *tensor.Tensor {
-	bs, h, w, c := y.Dim(0), y.Dim(1), y.Dim(2), y.Dim(3)
+// gatherWindows copies y [h, w, C] into zero-padded windows dst [nWin, ws*ws, C] in the
+// official window_partition order (window row, window col; row-major inside).
+func gatherWindows(dst, y []float32, h, w, c, ws int) {
 	nh, nw := (h+ws-1)/ws, (w+ws-1)/ws
-	out := tensor.New(bs*nh*nw, ws*ws, c)
-	par.For(bs*nh*nw, 1, func(lo, hi int) {
+	par.For(nh*nw, 1, func(lo, hi int) {
 		for g := lo; g < hi; g++ {
-			bi, wy, wx := g/(nh*nw), g/nw%nh, g%nw
+			wy, wx := g/nw, g%nw
+			win := dst[g*ws*ws*c : (g+1)*ws*ws*c]
+			clear(win)
 			for r := range ws {
 				yy := wy*ws + r
 				if yy >= h {
@@ -96,22 +167,19 @@ func gatherWindows(y *tensor.Tensor, ws int) *tensor.Tensor {
 				}
 				x0 := wx * ws
 				n := min(ws, w-x0)
-				src := y.Data[((bi*h+yy)*w+x0)*c : ((bi*h+yy)*w+x0+n)*c]
-				copy(out.Data[(g*ws*ws+r*ws)*c:], src)
+				copy(win[r*ws*c:], y[(yy*w+x0)*c:(yy*w+x0+n)*c])
 			}
 		}
 	})
-	return out
 }
 
-// scatterWindowsAdd adds the windows [B*nWin, ws*ws, C] back onto x [B, h, w, C],
-// dropping the padding (window_unpartition followed by the residual add).
-func scatterWindowsAdd(x, win *tensor.Tensor, ws int) {
-	bs, h, w, c := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
+// scatterWindowsAdd adds the windows [nWin, ws*ws, C] back onto x [h, w, C], dropping the
+// padding (window_unpartition followed by the residual add).
+func scatterWindowsAdd(x, win []float32, h, w, c, ws int) {
 	nh, nw := (h+ws-1)/ws, (w+ws-1)/ws
-	par.For(bs*nh*nw, 1, func(lo, hi int) {
+	par.For(nh*nw, 1, func(lo, hi int) {
 		for g := lo; g < hi; g++ {
-			bi, wy, wx := g/(nh*nw), g/nw%nh, g%nw
+			wy, wx := g/nw, g%nw
 			for r := range ws {
 				yy := wy*ws + r
 				if yy >= h {
@@ -119,8 +187,9 @@ func scatterWindowsAdd(x, win *tensor.Tensor, ws int) {
 				}
 				x0 := wx * ws
 				n := min(ws, w-x0)
-				dst := x.Data[((bi*h+yy)*w+x0)*c : ((bi*h+yy)*w+x0+n)*c]
-				src := win.Data[(g*ws*ws+r*ws)*c:]
+				dst := x[(yy*w+x0)*c : (yy*w+x0+n)*c]
+				src := win[(g*ws*ws+r*ws)*c:]
+				src = src[:len(dst)]
 				for i := range dst {
 					dst[i] += src[i]
 				}
