@@ -98,6 +98,11 @@ func (tc gemmCase) operands(r *rand.Rand) (a []float32, lda int, b []float32, ld
 func verify(t *testing.T, tc gemmCase, a []float32, lda int, b []float32, ldb int, c0, c []float32, ldc int) {
 	t.Helper()
 	want, mag := ref(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c0, ldc)
+	verifyRef(t, tc, want, mag, c0, c, ldc)
+}
+
+func verifyRef(t *testing.T, tc gemmCase, want, mag []float64, c0, c []float32, ldc int) {
+	t.Helper()
 	bad := 0
 	for i := range tc.m {
 		for j := range ldc {
@@ -190,14 +195,20 @@ func TestConformance(t *testing.T) {
 // TestPaths forces both algorithms on every size, the blocked one with tiny cache blocks
 // so that several depth, row and column blocks (and their edges) are exercised.
 func TestPaths(t *testing.T) {
+	workers := []int{1, 2}
+	if testing.Short() {
+		workers = []int{2}
+	}
 	forKernels(t, func(t *testing.T) {
 		kr := current.Load()
 		r := rand.New(rand.NewPCG(2, 2))
-		for _, w := range []int{1, 2} {
+		for _, w := range workers {
 			old := par.SetWorkers(w)
 			for _, tc := range cases(conformanceSizes) {
+				a, lda, b, ldb, c, ldc, c0 := tc.operands(r)
+				want, mag := ref(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c0, ldc)
 				for _, path := range []string{"direct", "blocked", "tiny-blocks"} {
-					a, lda, b, ldb, c, ldc, c0 := tc.operands(r)
+					copy(c, c0)
 					switch path {
 					case "direct":
 						direct(kr, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
@@ -206,7 +217,7 @@ func TestPaths(t *testing.T) {
 					default:
 						packed(kr, 7, 2*kr.mr, 2*kr.nr, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
 					}
-					verify(t, tc, a, lda, b, ldb, c0, c, ldc)
+					verifyRef(t, tc, want, mag, c0, c, ldc)
 				}
 			}
 			par.SetWorkers(old)
