@@ -1,0 +1,299 @@
+package pth
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aisam/aisam/internal/pickle"
+	"github.com/aisam/aisam/internal/testref"
+	"github.com/aisam/aisam/npy"
+)
+
+// expected is the "pth" section of fixtures/expected.json.
+type expected struct {
+	Keys    []string `json:"keys_in_order"`
+	Tensors map[string]struct {
+		DType        string    `json:"dtype"`
+		Shape        []int     `json:"shape"`
+		Stride       []int     `json:"stride"`
+		Offset       int64     `json:"storage_offset"`
+		StorageNumel int64     `json:"storage_numel"`
+		Values       []float64 `json:"values_c_order"`
+	} `json:"tensors"`
+	Metadata   map[string]map[string]int64 `json:"metadata"`
+	Epoch      int64                       `json:"checkpoint_epoch"`
+	StorageHex map[string]string           `json:"zip_storage_hex"`
+	ZipStorage map[string]struct {
+		Key string `json:"storage_key"`
+	} `json:"zip_tensor_storage"`
+	Legacy struct {
+		Tensors map[string]struct {
+			Key string `json:"storage_key"`
+		} `json:"tensor_storage"`
+	} `json:"legacy"`
+}
+
+func loadExpected(t *testing.T) (*expected, string) {
+	t.Helper()
+	dir := testref.Dir(t, "fixtures")
+	b, err := os.ReadFile(filepath.Join(dir, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top struct {
+		Pth expected `json:"pth"`
+	}
+	if err := json.Unmarshal(b, &top); err != nil {
+		t.Fatal(err)
+	}
+	return &top.Pth, filepath.Join(dir, "pth")
+}
+
+func TestFixtures(t *testing.T) {
+	exp, dir := loadExpected(t)
+	for _, name := range []string{"tiny_state_dict.pth", "tiny_checkpoint.pth", "tiny_state_dict_legacy.pth"} {
+		t.Run(name, func(t *testing.T) {
+			f, err := Open(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if f.Legacy != strings.Contains(name, "legacy") {
+				t.Errorf("Legacy = %v", f.Legacy)
+			}
+			sd, err := f.StateDict()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			byName := map[string]*Tensor{}
+			for _, e := range sd {
+				names = append(names, e.Name)
+				byName[e.Name] = e.Tensor
+			}
+			if strings.Join(names, ",") != strings.Join(exp.Keys, ",") {
+				t.Fatalf("keys %v\nwant %v", names, exp.Keys)
+			}
+			for _, k := range exp.Keys {
+				w := exp.Tensors[k]
+				tt := byName[k]
+				if string(tt.DType()) != w.DType || fmt.Sprint(tt.Shape) != fmt.Sprint(w.Shape) ||
+					fmt.Sprint(tt.Stride) != fmt.Sprint(w.Stride) || tt.Offset != w.Offset || tt.Storage.Numel != w.StorageNumel {
+					t.Errorf("%s: %s %v stride %v offset %d numel %d; want %s %v %v %d %d", k, tt.DType(), tt.Shape, tt.Stride,
+						tt.Offset, tt.Storage.Numel, w.DType, w.Shape, w.Stride, w.Offset, w.StorageNumel)
+				}
+				wantKey := exp.ZipStorage[k].Key
+				if f.Legacy {
+					wantKey = exp.Legacy.Tensors[k].Key
+				}
+				if tt.Storage.Key != wantKey {
+					t.Errorf("%s: storage key %q, want %q", k, tt.Storage.Key, wantKey)
+				}
+				ft, err := tt.Float32()
+				if err != nil {
+					t.Fatalf("%s: %v", k, err)
+				}
+				if fmt.Sprint(ft.Shape()) != fmt.Sprint(w.Shape) {
+					t.Errorf("%s: tensor shape %v", k, ft.Shape())
+				}
+				for i, v := range w.Values {
+					// Every listed value is exactly representable in the tensor's dtype and in float32.
+					if float64(ft.Data[i]) != v {
+						t.Errorf("%s[%d] = %v, want %v", k, i, ft.Data[i], v)
+					}
+				}
+			}
+			// Sharing: the tied tensor is the same object; the slice shares the storage.
+			if byName["decoder.weight"] != byName["encoder.weight"] {
+				t.Error("decoder.weight is not the same tensor as encoder.weight")
+			}
+			if byName["shared.tail"].Storage != byName["shared.full"].Storage {
+				t.Error("shared.tail does not share shared.full's storage")
+			}
+			// Raw storage bytes (zip files) equal the hex in expected.json.
+			if !f.Legacy {
+				for k, tt := range byName {
+					s := tt.Storage
+					b, err := s.read(0, s.Numel)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if hex.EncodeToString(b) != exp.StorageHex[s.Key] {
+						t.Errorf("%s: storage %s bytes %x, want %s", k, s.Key, b, exp.StorageHex[s.Key])
+					}
+				}
+			}
+			if name == "tiny_checkpoint.pth" {
+				root := f.Root.(*pickle.Dict)
+				if e, _ := root.Get("epoch"); e != exp.Epoch {
+					t.Errorf("epoch %v, want %d", e, exp.Epoch)
+				}
+			} else {
+				md := f.Metadata()
+				if md == nil {
+					t.Fatal("no _metadata")
+				}
+				for mod, kv := range exp.Metadata {
+					m, _ := md.Get(mod)
+					v, _ := m.(*pickle.Dict).Get("version")
+					if v != kv["version"] {
+						t.Errorf("_metadata[%q].version = %v, want %d", mod, v, kv["version"])
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestReadAllSharesTiedTensors(t *testing.T) {
+	_, dir := loadExpected(t)
+	m, err := ReadAll(filepath.Join(dir, "tiny_checkpoint.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != 13 {
+		t.Errorf("%d tensors, want 13", len(m))
+	}
+	if m["decoder.weight"] != m["encoder.weight"] {
+		t.Error("tied tensors not shared")
+	}
+	if m["bn.num_batches_tracked"].Rank() != 0 || m["bn.num_batches_tracked"].Data[0] != 7 {
+		t.Errorf("0-d int64: %v", m["bn.num_batches_tracked"])
+	}
+}
+
+// TestArrayKeepsDType checks the typed path: int64 stays int64, float16 stays float16.
+func TestArrayKeepsDType(t *testing.T) {
+	_, dir := loadExpected(t)
+	f, err := Open(filepath.Join(dir, "tiny_state_dict.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sd, _ := f.StateDict()
+	for _, e := range sd {
+		a, err := e.Tensor.Array()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch e.Name {
+		case "bn.num_batches_tracked":
+			v, _ := a.Int64()
+			if a.DType != npy.Int64 || len(a.Shape) != 0 || v[0] != 7 {
+				t.Errorf("%s: %s %v %v", e.Name, a.DType, a.Shape, v)
+			}
+		case "half.weight":
+			if a.DType != npy.Float16 || hex.EncodeToString(a.Data) != "003800bd00400064ff7b0004" {
+				t.Errorf("%s: %s %x", e.Name, a.DType, a.Data)
+			}
+		case "bf16.weight":
+			if a.DType != npy.Float32 || a.Float32()[5] != float32(3.3895313892515355e38) {
+				t.Errorf("%s: %s %v", e.Name, a.DType, a.Float32())
+			}
+		case "proj.weight_t":
+			if fmt.Sprint(a.Float32()) != "[10 13 11 14 12 15]" {
+				t.Errorf("%s: %v", e.Name, a.Float32())
+			}
+		}
+	}
+}
+
+// TestSAMTinyMatchesNPZ: the torch.save'd SAM weights equal numpy's copy, key by key.
+func TestSAMTinyMatchesNPZ(t *testing.T) {
+	dir := testref.Dir(t, "vectors/sam-tiny")
+	got, err := ReadAll(filepath.Join(dir, "weights.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := npy.ReadNPZ(filepath.Join(dir, "weights.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d tensors in .pth, %d in .npz", len(got), len(want))
+	}
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("%s missing from .pth", k)
+			continue
+		}
+		if fmt.Sprint(g.Shape()) != fmt.Sprint(w.Shape) {
+			t.Errorf("%s: shape %v, want %v", k, g.Shape(), w.Shape)
+			continue
+		}
+		for i, v := range w.Float32() {
+			if math.Float32bits(g.Data[i]) != math.Float32bits(v) {
+				t.Errorf("%s[%d] = %v, want %v", k, i, g.Data[i], v)
+				break
+			}
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	_, dir := loadExpected(t)
+	zipb, err := os.ReadFile(filepath.Join(dir, "tiny_state_dict.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	legb, err := os.ReadFile(filepath.Join(dir, "tiny_state_dict_legacy.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"empty", nil, "too short"},
+		{"text", []byte("hello world"), "not a torch checkpoint"},
+		{"truncated zip", zipb[:len(zipb)/2], "bad zip"},
+		{"truncated legacy", legb[:1600], "past the end"},
+		{"legacy cut in pickle", legb[:500], "unexpected end"},
+		{"legacy without data", legb[:1564], "truncated"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := NewReader(bytes.NewReader(c.b), int64(len(c.b)))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q, want ErrFormat containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestViewBounds: a view reaching past its storage is rejected when the pickle is read.
+func TestViewBounds(t *testing.T) {
+	s := &Storage{Key: "0", DType: Float32, Numel: 6}
+	cases := []struct {
+		shape, stride []int
+		off           int64
+		ok            bool
+	}{
+		{[]int{2, 3}, []int{3, 1}, 0, true},
+		{[]int{3, 2}, []int{1, 3}, 0, true},
+		{[]int{6}, []int{1}, 1, false},
+		{[]int{2, 3}, []int{4, 1}, 0, false},
+		{[]int{0, 100}, []int{100, 1}, 0, true},
+		{[]int{1 << 30}, []int{0}, 0, false}, // a broadcast view asking for 4 GB
+		{[]int{1 << 40, 1 << 40}, []int{1 << 40, 1}, 0, false},
+	}
+	for _, c := range cases {
+		tt := &Tensor{Storage: s, Offset: c.off, Shape: c.shape, Stride: c.stride}
+		if err := tt.check(); (err == nil) != c.ok {
+			t.Errorf("shape %v stride %v offset %d: err %v, want ok=%v", c.shape, c.stride, c.off, err, c.ok)
+		}
+	}
+}
