@@ -37,7 +37,9 @@ func BenchmarkConv3x3x256(b *testing.B) {
 func BenchmarkLayerNorm2d256(b *testing.B) {
 	r := rng(2)
 	benchOp(b, []*tensor.Tensor{gc.Randn(r, 1, 1, 256, 64, 64), gc.Randn(r, 1, 256), gc.Randn(r, 1, 256)},
-		func(tp *ag.Tape, xs []*tensor.Tensor) *tensor.Tensor { return tp.LayerNorm2d(xs[0], xs[1], xs[2], 1e-6) })
+		func(tp *ag.Tape, xs []*tensor.Tensor) *tensor.Tensor {
+			return tp.LayerNorm2d(xs[0], xs[1], xs[2], 1e-6)
+		})
 }
 
 func BenchmarkLinear4096x256(b *testing.B) {
@@ -55,11 +57,15 @@ func BenchmarkSoftmax4096(b *testing.B) {
 func BenchmarkConvT2x2(b *testing.B) {
 	r := rng(5)
 	benchOp(b, []*tensor.Tensor{gc.Randn(r, 1, 1, 256, 64, 64), gc.Randn(r, 0.05, 256, 64, 2, 2), gc.Randn(r, 1, 64)},
-		func(tp *ag.Tape, xs []*tensor.Tensor) *tensor.Tensor { return tp.ConvTranspose2d(xs[0], xs[1], xs[2], 2) })
+		func(tp *ag.Tape, xs []*tensor.Tensor) *tensor.Tensor {
+			return tp.ConvTranspose2d(xs[0], xs[1], xs[2], 2)
+		})
 }
 
 func BenchmarkResizeBilinear256to1024(b *testing.B) {
 	r := rng(6)
 	benchOp(b, []*tensor.Tensor{gc.Randn(r, 1, 1, 3, 256, 256)},
-		func(tp *ag.Tape, xs []*tensor.Tensor) *tensor.Tensor { return tp.ResizeBilinear(xs[0], 1024, 1024, false) })
+		func(tp *ag.Tape, xs []*tensor.Tensor) *tensor.Tensor {
+			return tp.ResizeBilinear(xs[0], 1024, 1024, false)
+		})
 }

@@ -5,7 +5,8 @@
 // Training: tp := ag.NewTape(); tp.Watch(params...); loss := model.Forward(tp, ...);
 // tp.Backward(loss); g := tp.Grad(param). Only ops with at least one input that is
 // watched (or computed from a watched tensor) are recorded, so frozen parts of a model
-// cost nothing extra.
+// cost nothing extra. A Tape is not safe for concurrent use: record from one goroutine
+// (the kernels parallelise internally).
 package ag
 
 import (

@@ -113,3 +113,51 @@ func ClipGradNorm(grads []*tensor.Tensor, maxNorm float64) float64 {
 	}
 	return norm
 }
+
+// State returns the optimiser's per-parameter state under names derived from the
+// parameters' names: "<name>.exp_avg", "<name>.exp_avg_sq" (torch's keys) and
+// "<name>.step" (a one-element tensor). Parameters never stepped are left out. The
+// tensors are copies, ready to be saved with a checkpoint.
+func (o *AdamW) State(names map[*tensor.Tensor]string) map[string]*tensor.Tensor {
+	out := map[string]*tensor.Tensor{}
+	for p, m := range o.m {
+		name, ok := names[p]
+		if !ok {
+			continue
+		}
+		out[name+".exp_avg"] = tensor.FromSlice(append([]float32(nil), m...), p.Shape()...)
+		out[name+".exp_avg_sq"] = tensor.FromSlice(append([]float32(nil), o.v[p]...), p.Shape()...)
+		out[name+".step"] = tensor.FromSlice([]float32{float32(o.steps[p])}, 1)
+	}
+	return out
+}
+
+// LoadState restores what State saved, for the parameters in names. A parameter without
+// saved state starts afresh; a saved tensor of the wrong size is an error and nothing
+// is changed.
+func (o *AdamW) LoadState(names map[*tensor.Tensor]string, st map[string]*tensor.Tensor) error {
+	type entry struct {
+		p       *tensor.Tensor
+		m, v    []float32
+		stepNum int
+	}
+	var es []entry
+	for p, name := range names {
+		m, v, s := st[name+".exp_avg"], st[name+".exp_avg_sq"], st[name+".step"]
+		if m == nil && v == nil && s == nil {
+			continue
+		}
+		if m == nil || v == nil || s == nil || m.Numel() != p.Numel() || v.Numel() != p.Numel() || s.Numel() != 1 {
+			return fmt.Errorf("%w: optimiser state of %s is incomplete or mis-sized", ErrMismatch, name)
+		}
+		step := s.Data[0]
+		if step < 1 || step != float32(int(step)) {
+			return fmt.Errorf("%w: optimiser step %v of %s", ErrMismatch, step, name)
+		}
+		es = append(es, entry{p, append([]float32(nil), m.Data...), append([]float32(nil), v.Data...), int(step)})
+	}
+	for _, e := range es {
+		o.m[e.p], o.v[e.p], o.steps[e.p] = e.m, e.v, e.stepNum
+	}
+	return nil
+}
