@@ -607,6 +607,9 @@ func (s *Storage) read(from, n int64) ([]byte, error) {
 		return nil, errf("read of elements [%d, %d) outside storage %q of %d", from, from+n, s.Key, s.Numel)
 	}
 	var b []byte
+	if n == 0 {
+		return []byte{}, nil
+	}
 	if s.fileOff >= 0 {
 		// The range was checked against the file size when the storage was opened.
 		b = make([]byte, n*sz)
