@@ -24,8 +24,8 @@ type AutoPromptConfig struct {
 // Validate reports a configuration the model cannot be built from.
 func (c AutoPromptConfig) Validate() error {
 	switch {
-	case c.NumClasses < 1:
-		return fmt.Errorf("aisam: num_classes %d < 1", c.NumClasses)
+	case c.NumClasses < 1 || c.NumClasses > 255:
+		return fmt.Errorf("aisam: num_classes %d outside [1, 255]", c.NumClasses)
 	case c.NumClassTokens < 1:
 		return fmt.Errorf("aisam: num_class_tokens %d < 1", c.NumClassTokens)
 	case c.NumPoints < 1:

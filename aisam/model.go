@@ -97,6 +97,9 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("aisam: preprocess resize %q (want stretch or longest)", c.Preprocess.Resize)
 	}
+	if c.Preprocess.Scale == 0 || math.IsNaN(c.Preprocess.Scale) {
+		return fmt.Errorf("aisam: preprocess scale is %g", c.Preprocess.Scale)
+	}
 	for i, s := range c.Preprocess.Std {
 		if s == 0 || math.IsNaN(s) {
 			return fmt.Errorf("aisam: preprocess std[%d] is %g", i, s)
