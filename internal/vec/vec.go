@@ -134,21 +134,24 @@ func normGo(dst, x, w, b []float32, mhi, mlo, r float32) {
 
 // Max returns the largest element of x (NaN if any is NaN); x must not be empty.
 func Max(x []float32) float32 {
-	n := len(x) &^ 7
-	if !useAVX2 || n == 0 {
+	if !useAVX2 {
 		return maxGo(x)
 	}
-	m := maxAVX2(x[:n])
-	if n < len(x) {
-		if t := maxGo(x[n:]); t > m || t != t {
-			m = t
-		}
+	n := len(x) &^ 7
+	if n == len(x) {
+		return maxAVX2(x)
 	}
-	for _, v := range x[:n] {
-		if v != v {
-			return v
+	// The tail is padded with copies of its first element, which cannot change the max.
+	var buf [8]float32
+	for i := range buf {
+		buf[i] = x[n]
+	}
+	copy(buf[:], x[n:])
+	m := maxAVX2(buf[:])
+	if n > 0 {
+		if h := maxAVX2(x[:n]); h > m || h != h {
+			m = h
 		}
-		break
 	}
 	return m
 }
@@ -158,14 +161,27 @@ func Max(x []float32) float32 {
 // accumulated in float64. It is the middle pass of a softmax; dst may alias src.
 func ExpSubSum(dst, src []float32, m float32) float64 {
 	dst = dst[:len(src)]
+	if !useAVX2 {
+		return expSubSumGo(dst, src, m)
+	}
 	n := len(src) &^ 7
 	var s float64
-	if useAVX2 && n > 0 {
+	if n > 0 {
 		s = expSubSumAVX2(dst[:n], src[:n], m)
-	} else {
-		n = 0
 	}
-	return s + expSubSumGo(dst[n:], src[n:], m)
+	if n < len(src) {
+		// The tail goes through the same kernel, padded with -Inf (which gives 0), so
+		// every element gets the same rounding wherever it sits in the row.
+		var buf [8]float32
+		inf := float32(math.Inf(-1))
+		for i := range buf {
+			buf[i] = inf
+		}
+		copy(buf[:], src[n:])
+		s += expSubSumAVX2(buf[:], buf[:], m)
+		copy(dst[n:], buf[:])
+	}
+	return s
 }
 
 // Scale multiplies x by s in place.
@@ -183,13 +199,20 @@ func Scale(x []float32, s float32) {
 // torch.nn.GELU()), to a few 1e-7 relative; dst may alias src.
 func GELU(dst, src []float32) {
 	dst = dst[:len(src)]
-	n := len(src) &^ 7
-	if useAVX2 && n > 0 {
-		geluAVX2(dst[:n], src[:n])
-	} else {
-		n = 0
+	if !useAVX2 {
+		geluGo(dst, src)
+		return
 	}
-	geluGo(dst[n:], src[n:])
+	n := len(src) &^ 7
+	if n > 0 {
+		geluAVX2(dst[:n], src[:n])
+	}
+	if n < len(src) {
+		var buf [8]float32
+		copy(buf[:], src[n:])
+		geluAVX2(buf[:], buf[:])
+		copy(dst[n:], buf[:])
+	}
 }
 
 // Softmax writes the softmax of src to dst (which may alias src), subtracting the maximum
