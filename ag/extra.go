@@ -16,9 +16,11 @@ func (tp *Tape) Neg(a *tensor.Tensor) *tensor.Tensor { return tp.Scale(a, -1) }
 
 // Square returns a².
 func (tp *Tape) Square(a *tensor.Tensor) *tensor.Tensor {
-	return tp.unary(a, tensor.Mul(a, a), func(g *tensor.Tensor) *tensor.Tensor {
-		return tensor.Scale(tensor.Mul(g, a), 2)
-	})
+	out := tensor.Mul(a, a)
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.Scale(tensor.Mul(g, a), 2)) })
+	}
+	return out
 }
 
 // Abs returns |a| (gradient 0 at 0, as torch).
@@ -27,7 +29,10 @@ func (tp *Tape) Abs(a *tensor.Tensor) *tensor.Tensor {
 	for i, v := range a.Data {
 		out.Data[i] = float32(math.Abs(float64(v)))
 	}
-	return tp.unary(a, out, func(g *tensor.Tensor) *tensor.Tensor { return tensor.AbsBackward(a, g) })
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.AbsBackward(a, g)) })
+	}
+	return out
 }
 
 // Clamp limits a to [lo, hi]; the gradient passes where lo <= a <= hi, as torch.clamp.
@@ -36,7 +41,10 @@ func (tp *Tape) Clamp(a *tensor.Tensor, lo, hi float32) *tensor.Tensor {
 	for i, v := range a.Data {
 		out.Data[i] = min(max(v, lo), hi)
 	}
-	return tp.unary(a, out, func(g *tensor.Tensor) *tensor.Tensor { return tensor.ClampBackward(a, g, lo, hi) })
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.ClampBackward(a, g, lo, hi)) })
+	}
+	return out
 }
 
 // Detach returns a tensor sharing a's data that the tape does not track (torch's detach,
@@ -47,24 +55,30 @@ func (tp *Tape) Detach(a *tensor.Tensor) *tensor.Tensor {
 
 // BroadcastTo expands a to shape (NumPy rules); the gradient sums the copies.
 func (tp *Tape) BroadcastTo(a *tensor.Tensor, shape ...int) *tensor.Tensor {
-	return tp.unary(a, tensor.BroadcastTo(a, shape...), func(g *tensor.Tensor) *tensor.Tensor {
-		return tensor.SumTo(g, a.Shape()...)
-	})
+	out := tensor.BroadcastTo(a, shape...)
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.SumTo(g, a.Shape()...)) })
+	}
+	return out
 }
 
 // SumAll returns the sum of all elements as a 0-d tensor (accumulated in float64).
 func (tp *Tape) SumAll(a *tensor.Tensor) *tensor.Tensor {
 	out := tensor.Scalar(float32(tensor.SumAll(a)))
-	return tp.unary(a, out, func(g *tensor.Tensor) *tensor.Tensor { return tensor.Full(g.Data[0], a.Shape()...) })
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.Full(g.Data[0], a.Shape()...)) })
+	}
+	return out
 }
 
 // MeanAll returns the mean of all elements as a 0-d tensor.
 func (tp *Tape) MeanAll(a *tensor.Tensor) *tensor.Tensor {
 	n := float64(a.Numel())
 	out := tensor.Scalar(float32(tensor.SumAll(a) / n))
-	return tp.unary(a, out, func(g *tensor.Tensor) *tensor.Tensor {
-		return tensor.Full(float32(float64(g.Data[0])/n), a.Shape()...)
-	})
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.Full(float32(float64(g.Data[0])/n), a.Shape()...)) })
+	}
+	return out
 }
 
 // lines splits shape around axis into outer × n × inner.
@@ -101,7 +115,10 @@ func forLines(outer, n, inner int, fn func(base int)) {
 func (tp *Tape) L2Normalize(x *tensor.Tensor, axis int, eps float32) *tensor.Tensor {
 	_, outer, n, inner := lines("L2Normalize", x.Shape(), axis)
 	out := tensor.New(x.Shape()...)
-	den := make([]float64, outer*inner)
+	var den []float64 // the clamped norms, kept for the backward
+	if tp.Recording(x) {
+		den = make([]float64, outer*inner)
+	}
 	forLines(outer, n, inner, func(base int) {
 		var s float64
 		for k := 0; k < n; k++ {
@@ -109,31 +126,35 @@ func (tp *Tape) L2Normalize(x *tensor.Tensor, axis int, eps float32) *tensor.Ten
 			s += v * v
 		}
 		d := max(math.Sqrt(s), float64(eps))
-		o, in := base/(n*inner), base%inner
-		den[o*inner+in] = d
+		if den != nil {
+			den[base/(n*inner)*inner+base%inner] = d
+		}
 		for k := 0; k < n; k++ {
 			out.Data[base+k*inner] = float32(float64(x.Data[base+k*inner]) / d)
 		}
 	})
-	return tp.unary(x, out, func(g *tensor.Tensor) *tensor.Tensor {
-		dx := tensor.New(x.Shape()...)
-		forLines(outer, n, inner, func(base int) {
-			o, in := base/(n*inner), base%inner
-			d := den[o*inner+in]
-			var dot float64
-			clamped := d == float64(eps)
-			if !clamped {
-				for k := 0; k < n; k++ {
-					dot += float64(g.Data[base+k*inner]) * float64(out.Data[base+k*inner])
+	if tp.Recording(x) {
+		tp.Record(out, func(g *tensor.Tensor) {
+			dx := tensor.New(x.Shape()...)
+			forLines(outer, n, inner, func(base int) {
+				o, in := base/(n*inner), base%inner
+				d := den[o*inner+in]
+				var dot float64
+				clamped := d == float64(eps)
+				if !clamped {
+					for k := 0; k < n; k++ {
+						dot += float64(g.Data[base+k*inner]) * float64(out.Data[base+k*inner])
+					}
 				}
-			}
-			for k := 0; k < n; k++ {
-				i := base + k*inner
-				dx.Data[i] = float32((float64(g.Data[i]) - float64(out.Data[i])*dot) / d)
-			}
+				for k := 0; k < n; k++ {
+					i := base + k*inner
+					dx.Data[i] = float32((float64(g.Data[i]) - float64(out.Data[i])*dot) / d)
+				}
+			})
+			tp.Accum(x, dx)
 		})
-		return dx
-	})
+	}
+	return out
 }
 
 // LogSoftmax returns log(softmax(x)) over the last axis, computed stably.
@@ -141,19 +162,22 @@ func (tp *Tape) LogSoftmax(x *tensor.Tensor) *tensor.Tensor {
 	_, outer, n, _ := lines("LogSoftmax", x.Shape(), -1)
 	out := tensor.New(x.Shape()...)
 	forLines(outer, n, 1, func(base int) { logSoftmaxLine(x.Data[base:base+n], out.Data[base:base+n], 1) })
-	return tp.unary(x, out, func(g *tensor.Tensor) *tensor.Tensor {
-		dx := tensor.New(x.Shape()...)
-		forLines(outer, n, 1, func(base int) {
-			var s float64
-			for _, v := range g.Data[base : base+n] {
-				s += float64(v)
-			}
-			for k := 0; k < n; k++ {
-				dx.Data[base+k] = float32(float64(g.Data[base+k]) - math.Exp(float64(out.Data[base+k]))*s)
-			}
+	if tp.Recording(x) {
+		tp.Record(out, func(g *tensor.Tensor) {
+			dx := tensor.New(x.Shape()...)
+			forLines(outer, n, 1, func(base int) {
+				var s float64
+				for _, v := range g.Data[base : base+n] {
+					s += float64(v)
+				}
+				for k := 0; k < n; k++ {
+					dx.Data[base+k] = float32(float64(g.Data[base+k]) - math.Exp(float64(out.Data[base+k]))*s)
+				}
+			})
+			tp.Accum(x, dx)
 		})
-		return dx
-	})
+	}
+	return out
 }
 
 // logSoftmaxLine writes log-softmax of the strided line x[0], x[st], ... into out (same stride).
@@ -196,7 +220,6 @@ func (tp *Tape) CrossEntropy(logits *tensor.Tensor, labels []int) *tensor.Tensor
 	if len(labels) != n*inner {
 		panic(fmt.Sprintf("ag.CrossEntropy: %d labels for logits %v", len(labels), logits.Shape()))
 	}
-	labels = append([]int(nil), labels...)
 	logp := tensor.New(logits.Shape()...)
 	var sum float64
 	count := 0
@@ -216,27 +239,31 @@ func (tp *Tape) CrossEntropy(logits *tensor.Tensor, labels []int) *tensor.Tensor
 		}
 	}
 	out := tensor.Scalar(float32(sum / float64(count)))
-	return tp.unary(logits, out, func(g *tensor.Tensor) *tensor.Tensor {
-		dx := tensor.New(logits.Shape()...)
-		scale := float64(g.Data[0]) / float64(count)
-		for o := 0; o < n; o++ {
-			for in := 0; in < inner; in++ {
-				y := labels[o*inner+in]
-				if y == IgnoreIndex {
-					continue
-				}
-				base := o*c*inner + in
-				for k := 0; k < c; k++ {
-					p := math.Exp(float64(logp.Data[base+k*inner]))
-					if k == y {
-						p--
+	if tp.Recording(logits) {
+		labels := append([]int(nil), labels...) // the caller may reuse its slice
+		tp.Record(out, func(g *tensor.Tensor) {
+			dx := tensor.New(logits.Shape()...)
+			scale := float64(g.Data[0]) / float64(count)
+			for o := 0; o < n; o++ {
+				for in := 0; in < inner; in++ {
+					y := labels[o*inner+in]
+					if y == IgnoreIndex {
+						continue
 					}
-					dx.Data[base+k*inner] = float32(p * scale)
+					base := o*c*inner + in
+					for k := 0; k < c; k++ {
+						p := math.Exp(float64(logp.Data[base+k*inner]))
+						if k == y {
+							p--
+						}
+						dx.Data[base+k*inner] = float32(p * scale)
+					}
 				}
 			}
-		}
-		return dx
-	})
+			tp.Accum(logits, dx)
+		})
+	}
+	return out
 }
 
 // SoftCrossEntropy is torch.nn.functional.cross_entropy with class probabilities as the
@@ -260,24 +287,27 @@ func (tp *Tape) SoftCrossEntropy(logits, target *tensor.Tensor) *tensor.Tensor {
 	}
 	m := float64(n * inner)
 	out := tensor.Scalar(float32(sum / m))
-	return tp.unary(logits, out, func(g *tensor.Tensor) *tensor.Tensor {
-		dx := tensor.New(logits.Shape()...)
-		scale := float64(g.Data[0]) / m
-		for o := 0; o < n; o++ {
-			for in := 0; in < inner; in++ {
-				base := o*c*inner + in
-				var ts float64
-				for k := 0; k < c; k++ {
-					ts += float64(target.Data[base+k*inner])
-				}
-				for k := 0; k < c; k++ {
-					i := base + k*inner
-					dx.Data[i] = float32((math.Exp(float64(logp.Data[i]))*ts - float64(target.Data[i])) * scale)
+	if tp.Recording(logits) {
+		tp.Record(out, func(g *tensor.Tensor) {
+			dx := tensor.New(logits.Shape()...)
+			scale := float64(g.Data[0]) / m
+			for o := 0; o < n; o++ {
+				for in := 0; in < inner; in++ {
+					base := o*c*inner + in
+					var ts float64
+					for k := 0; k < c; k++ {
+						ts += float64(target.Data[base+k*inner])
+					}
+					for k := 0; k < c; k++ {
+						i := base + k*inner
+						dx.Data[i] = float32((math.Exp(float64(logp.Data[i]))*ts - float64(target.Data[i])) * scale)
+					}
 				}
 			}
-		}
-		return dx
-	})
+			tp.Accum(logits, dx)
+		})
+	}
+	return out
 }
 
 // BCEWithLogits is torch's binary_cross_entropy_with_logits with mean reduction:
@@ -293,15 +323,18 @@ func (tp *Tape) BCEWithLogits(x, target *tensor.Tensor) *tensor.Tensor {
 	}
 	m := float64(x.Numel())
 	out := tensor.Scalar(float32(sum / m))
-	return tp.unary(x, out, func(g *tensor.Tensor) *tensor.Tensor {
-		dx := tensor.New(x.Shape()...)
-		scale := float64(g.Data[0]) / m
-		for i, v := range x.Data {
-			s := 1 / (1 + math.Exp(-float64(v)))
-			dx.Data[i] = float32((s - float64(target.Data[i])) * scale)
-		}
-		return dx
-	})
+	if tp.Recording(x) {
+		tp.Record(out, func(g *tensor.Tensor) {
+			dx := tensor.New(x.Shape()...)
+			scale := float64(g.Data[0]) / m
+			for i, v := range x.Data {
+				s := 1 / (1 + math.Exp(-float64(v)))
+				dx.Data[i] = float32((s - float64(target.Data[i])) * scale)
+			}
+			tp.Accum(x, dx)
+		})
+	}
+	return out
 }
 
 // Where returns a where mask (broadcast to a's shape) is non-zero and b elsewhere; a and
@@ -374,7 +407,8 @@ func (tp *Tape) GumbelSoftmaxNoise(logits, noise *tensor.Tensor, tau float32, ha
 			}
 		}
 	}
-	return tp.unary(logits, out, func(g *tensor.Tensor) *tensor.Tensor {
-		return tensor.Scale(tensor.SoftmaxBackward(soft, g), 1/tau)
-	})
+	if tp.Recording(logits) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(logits, tensor.Scale(tensor.SoftmaxBackward(soft, g), 1/tau)) })
+	}
+	return out
 }

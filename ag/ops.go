@@ -3,14 +3,9 @@ package ag
 import "github.com/aisam/aisam/tensor"
 
 // Every method computes the op with package tensor and, when recording, registers its
-// backward rule. Methods are safe on a nil *Tape.
-
-func (tp *Tape) unary(a, out *tensor.Tensor, back func(g *tensor.Tensor) *tensor.Tensor) *tensor.Tensor {
-	if tp.Recording(a) {
-		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, back(g)) })
-	}
-	return out
-}
+// backward rule. Methods are safe on a nil *Tape. Backward closures are created only
+// inside "if tp.Recording(...)", so that inference allocates nothing beyond the kernels'
+// results.
 
 // Add returns a + b (broadcasting).
 func (tp *Tape) Add(a, b *tensor.Tensor) *tensor.Tensor {
@@ -80,57 +75,92 @@ func (tp *Tape) Div(a, b *tensor.Tensor) *tensor.Tensor {
 
 // Scale returns a * s.
 func (tp *Tape) Scale(a *tensor.Tensor, s float32) *tensor.Tensor {
-	return tp.unary(a, tensor.Scale(a, s), func(g *tensor.Tensor) *tensor.Tensor { return tensor.Scale(g, s) })
+	out := tensor.Scale(a, s)
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.Scale(g, s)) })
+	}
+	return out
 }
 
 // AddScalar returns a + s.
 func (tp *Tape) AddScalar(a *tensor.Tensor, s float32) *tensor.Tensor {
-	return tp.unary(a, tensor.AddScalar(a, s), func(g *tensor.Tensor) *tensor.Tensor { return g })
+	out := tensor.AddScalar(a, s)
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, g) })
+	}
+	return out
 }
 
 // Exp returns e^a.
 func (tp *Tape) Exp(a *tensor.Tensor) *tensor.Tensor {
 	out := tensor.Exp(a)
-	return tp.unary(a, out, func(g *tensor.Tensor) *tensor.Tensor { return tensor.Mul(g, out) })
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.Mul(g, out)) })
+	}
+	return out
 }
 
 // Log returns ln a.
 func (tp *Tape) Log(a *tensor.Tensor) *tensor.Tensor {
-	return tp.unary(a, tensor.Log(a), func(g *tensor.Tensor) *tensor.Tensor { return tensor.Div(g, a) })
+	out := tensor.Log(a)
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.Div(g, a)) })
+	}
+	return out
 }
 
 // Sqrt returns √a.
 func (tp *Tape) Sqrt(a *tensor.Tensor) *tensor.Tensor {
 	out := tensor.Sqrt(a)
-	return tp.unary(a, out, func(g *tensor.Tensor) *tensor.Tensor { return tensor.Div(tensor.Scale(g, 0.5), out) })
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.Div(tensor.Scale(g, 0.5), out)) })
+	}
+	return out
 }
 
 // Sin returns sin a.
 func (tp *Tape) Sin(a *tensor.Tensor) *tensor.Tensor {
-	return tp.unary(a, tensor.Sin(a), func(g *tensor.Tensor) *tensor.Tensor { return tensor.Mul(g, tensor.Cos(a)) })
+	out := tensor.Sin(a)
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.Mul(g, tensor.Cos(a))) })
+	}
+	return out
 }
 
 // Cos returns cos a.
 func (tp *Tape) Cos(a *tensor.Tensor) *tensor.Tensor {
-	return tp.unary(a, tensor.Cos(a), func(g *tensor.Tensor) *tensor.Tensor {
-		return tensor.Scale(tensor.Mul(g, tensor.Sin(a)), -1)
-	})
+	out := tensor.Cos(a)
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.Scale(tensor.Mul(g, tensor.Sin(a)), -1)) })
+	}
+	return out
 }
 
 // ReLU returns max(a, 0).
 func (tp *Tape) ReLU(a *tensor.Tensor) *tensor.Tensor {
-	return tp.unary(a, tensor.ReLU(a), func(g *tensor.Tensor) *tensor.Tensor { return tensor.ReLUBackward(a, g) })
+	out := tensor.ReLU(a)
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.ReLUBackward(a, g)) })
+	}
+	return out
 }
 
 // GELU returns the exact GELU of a.
 func (tp *Tape) GELU(a *tensor.Tensor) *tensor.Tensor {
-	return tp.unary(a, tensor.GELU(a), func(g *tensor.Tensor) *tensor.Tensor { return tensor.GELUBackward(a, g) })
+	out := tensor.GELU(a)
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.GELUBackward(a, g)) })
+	}
+	return out
 }
 
 // Sigmoid returns 1/(1+e^-a).
 func (tp *Tape) Sigmoid(a *tensor.Tensor) *tensor.Tensor {
 	out := tensor.Sigmoid(a)
-	return tp.unary(a, out, func(g *tensor.Tensor) *tensor.Tensor { return tensor.SigmoidBackward(out, g) })
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.SigmoidBackward(out, g)) })
+	}
+	return out
 }
 
 // reducedKeep returns a's shape with axis set to 1.
@@ -145,62 +175,88 @@ func reducedKeep(a *tensor.Tensor, axis int) []int {
 
 // Sum sums over axis.
 func (tp *Tape) Sum(a *tensor.Tensor, axis int, keepdim bool) *tensor.Tensor {
-	return tp.unary(a, tensor.Sum(a, axis, keepdim), func(g *tensor.Tensor) *tensor.Tensor {
-		return tensor.BroadcastTo(g.Reshape(reducedKeep(a, axis)...), a.Shape()...)
-	})
+	out := tensor.Sum(a, axis, keepdim)
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) {
+			tp.Accum(a, tensor.BroadcastTo(g.Reshape(reducedKeep(a, axis)...), a.Shape()...))
+		})
+	}
+	return out
 }
 
 // Mean averages over axis.
 func (tp *Tape) Mean(a *tensor.Tensor, axis int, keepdim bool) *tensor.Tensor {
-	return tp.unary(a, tensor.Mean(a, axis, keepdim), func(g *tensor.Tensor) *tensor.Tensor {
-		n := a.Dim(axis)
-		return tensor.Scale(tensor.BroadcastTo(g.Reshape(reducedKeep(a, axis)...), a.Shape()...), 1/float32(n))
-	})
+	out := tensor.Mean(a, axis, keepdim)
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) {
+			n := a.Dim(axis)
+			tp.Accum(a, tensor.Scale(tensor.BroadcastTo(g.Reshape(reducedKeep(a, axis)...), a.Shape()...), 1/float32(n)))
+		})
+	}
+	return out
 }
 
 // Max returns the maximum over axis (gradient to the first maximum).
 func (tp *Tape) Max(a *tensor.Tensor, axis int, keepdim bool) *tensor.Tensor {
-	return tp.unary(a, tensor.Max(a, axis, keepdim), func(g *tensor.Tensor) *tensor.Tensor {
-		return tensor.MaxBackward(a, g, axis)
-	})
+	out := tensor.Max(a, axis, keepdim)
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.MaxBackward(a, g, axis)) })
+	}
+	return out
 }
 
 // Reshape returns a view of a with a new shape.
 func (tp *Tape) Reshape(a *tensor.Tensor, shape ...int) *tensor.Tensor {
-	return tp.unary(a, a.Reshape(shape...), func(g *tensor.Tensor) *tensor.Tensor { return g.Reshape(a.Shape()...) })
+	out := a.Reshape(shape...)
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, g.Reshape(a.Shape()...)) })
+	}
+	return out
 }
 
 // Permute reorders axes.
 func (tp *Tape) Permute(a *tensor.Tensor, axes ...int) *tensor.Tensor {
-	return tp.unary(a, tensor.Permute(a, axes...), func(g *tensor.Tensor) *tensor.Tensor {
-		inv := make([]int, len(axes))
-		for i, ax := range axes {
-			if ax < 0 {
-				ax += len(axes)
+	out := tensor.Permute(a, axes...)
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) {
+			inv := make([]int, len(axes))
+			for i, ax := range axes {
+				if ax < 0 {
+					ax += len(axes)
+				}
+				inv[ax] = i
 			}
-			inv[ax] = i
-		}
-		return tensor.Permute(g, inv...)
-	})
+			tp.Accum(a, tensor.Permute(g, inv...))
+		})
+	}
+	return out
 }
 
 // Transpose swaps two axes.
 func (tp *Tape) Transpose(a *tensor.Tensor, i, j int) *tensor.Tensor {
-	return tp.unary(a, tensor.Transpose(a, i, j), func(g *tensor.Tensor) *tensor.Tensor { return tensor.Transpose(g, i, j) })
+	out := tensor.Transpose(a, i, j)
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.Transpose(g, i, j)) })
+	}
+	return out
 }
 
 // Slice returns a[..., start:end, ...] along axis.
 func (tp *Tape) Slice(a *tensor.Tensor, axis, start, end int) *tensor.Tensor {
-	return tp.unary(a, tensor.Slice(a, axis, start, end), func(g *tensor.Tensor) *tensor.Tensor {
-		ax := axis
-		if ax < 0 {
-			ax += a.Rank()
-		}
-		before, after := make([]int, a.Rank()), make([]int, a.Rank())
-		before[ax] = start
-		after[ax] = a.Dim(ax) - start - g.Dim(ax)
-		return tensor.Pad(g, before, after, 0)
-	})
+	out := tensor.Slice(a, axis, start, end)
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) {
+			ax := axis
+			if ax < 0 {
+				ax += a.Rank()
+			}
+			before, after := make([]int, a.Rank()), make([]int, a.Rank())
+			before[ax] = start
+			after[ax] = a.Dim(ax) - start - g.Dim(ax)
+			tp.Accum(a, tensor.Pad(g, before, after, 0))
+		})
+	}
+	return out
 }
 
 // Concat joins tensors along axis.
@@ -246,22 +302,28 @@ func (tp *Tape) Stack(axis int, ts ...*tensor.Tensor) *tensor.Tensor {
 
 // Pad pads each axis with a constant.
 func (tp *Tape) Pad(a *tensor.Tensor, before, after []int, value float32) *tensor.Tensor {
-	return tp.unary(a, tensor.Pad(a, before, after, value), func(g *tensor.Tensor) *tensor.Tensor {
-		for ax := range before {
-			if before[ax] != 0 || after[ax] != 0 {
-				g = tensor.Slice(g, ax, before[ax], before[ax]+a.Dim(ax))
+	out := tensor.Pad(a, before, after, value)
+	if tp.Recording(a) {
+		tp.Record(out, func(g *tensor.Tensor) {
+			for ax := range before {
+				if before[ax] != 0 || after[ax] != 0 {
+					g = tensor.Slice(g, ax, before[ax], before[ax]+a.Dim(ax))
+				}
 			}
-		}
-		return g
-	})
+			tp.Accum(a, g)
+		})
+	}
+	return out
 }
 
 // IndexSelect gathers indices along axis.
 func (tp *Tape) IndexSelect(a *tensor.Tensor, axis int, idx []int) *tensor.Tensor {
-	idx = append([]int(nil), idx...) // the caller may reuse its slice before Backward
-	return tp.unary(a, tensor.IndexSelect(a, axis, idx), func(g *tensor.Tensor) *tensor.Tensor {
-		return tensor.IndexSelectBackward(a.Shape(), g, axis, idx)
-	})
+	out := tensor.IndexSelect(a, axis, idx)
+	if tp.Recording(a) {
+		idx := append([]int(nil), idx...) // the caller may reuse its slice before Backward
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(a, tensor.IndexSelectBackward(a.Shape(), g, axis, idx)) })
+	}
+	return out
 }
 
 // MatMul multiplies the last two axes (see tensor.MatMul).
@@ -407,33 +469,44 @@ func (tp *Tape) LayerNorm2d(x, w, b *tensor.Tensor, eps float32) *tensor.Tensor 
 // gets no gradient.
 func (tp *Tape) Softmax(x, mask *tensor.Tensor) *tensor.Tensor {
 	out := tensor.Softmax(x, mask)
-	return tp.unary(x, out, func(g *tensor.Tensor) *tensor.Tensor { return tensor.SoftmaxBackward(out, g) })
+	if tp.Recording(x) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(x, tensor.SoftmaxBackward(out, g)) })
+	}
+	return out
 }
 
 // MaskedFill sets value where mask is 0 (no gradient flows to filled cells).
 func (tp *Tape) MaskedFill(x, mask *tensor.Tensor, value float32) *tensor.Tensor {
-	return tp.unary(x, tensor.MaskedFill(x, mask, value), func(g *tensor.Tensor) *tensor.Tensor {
-		return tensor.MaskedFill(g, mask, 0)
-	})
+	out := tensor.MaskedFill(x, mask, value)
+	if tp.Recording(x) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(x, tensor.MaskedFill(g, mask, 0)) })
+	}
+	return out
 }
 
 // AvgPool2d is avg_pool2d with count_include_pad=False.
 func (tp *Tape) AvgPool2d(x *tensor.Tensor, kernel, stride, pad int) *tensor.Tensor {
-	return tp.unary(x, tensor.AvgPool2d(x, kernel, stride, pad), func(g *tensor.Tensor) *tensor.Tensor {
-		return tensor.AvgPool2dBackward(x.Shape(), g, kernel, stride, pad)
-	})
+	out := tensor.AvgPool2d(x, kernel, stride, pad)
+	if tp.Recording(x) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(x, tensor.AvgPool2dBackward(x.Shape(), g, kernel, stride, pad)) })
+	}
+	return out
 }
 
 // ResizeBilinear is bilinear interpolation with torch's coordinate rules.
 func (tp *Tape) ResizeBilinear(x *tensor.Tensor, outH, outW int, alignCorners bool) *tensor.Tensor {
-	return tp.unary(x, tensor.ResizeBilinear(x, outH, outW, alignCorners), func(g *tensor.Tensor) *tensor.Tensor {
-		return tensor.ResizeBilinearBackward(x.Shape(), g, alignCorners)
-	})
+	out := tensor.ResizeBilinear(x, outH, outW, alignCorners)
+	if tp.Recording(x) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(x, tensor.ResizeBilinearBackward(x.Shape(), g, alignCorners)) })
+	}
+	return out
 }
 
 // ResizeNearest is nearest (or nearest-exact) interpolation.
 func (tp *Tape) ResizeNearest(x *tensor.Tensor, outH, outW int, exact bool) *tensor.Tensor {
-	return tp.unary(x, tensor.ResizeNearest(x, outH, outW, exact), func(g *tensor.Tensor) *tensor.Tensor {
-		return tensor.ResizeNearestBackward(x.Shape(), g, exact)
-	})
+	out := tensor.ResizeNearest(x, outH, outW, exact)
+	if tp.Recording(x) {
+		tp.Record(out, func(g *tensor.Tensor) { tp.Accum(x, tensor.ResizeNearestBackward(x.Shape(), g, exact)) })
+	}
+	return out
 }

@@ -143,3 +143,36 @@ func TestGumbelSamplesSoftmax(t *testing.T) {
 		}
 	}
 }
+
+// TestInferenceAllocatesOnlyResults: on a nil tape each op allocates exactly what its
+// tensor kernel allocates (no closures, no gradient buffers).
+func TestInferenceAllocatesOnlyResults(t *testing.T) {
+	r := rng(12)
+	x := gc.Randn(r, 1, 2, 4, 6, 6)
+	w := gc.Randn(r, 1, 3, 4, 3, 3)
+	b := gc.Randn(r, 1, 3)
+	lw := gc.Randn(r, 1, 5, 6)
+	var tp *ag.Tape
+	cases := []struct {
+		name     string
+		tape, ref func()
+	}{
+		{"Exp", func() { tp.Exp(x) }, func() { tensor.Exp(x) }},
+		{"Mul", func() { tp.Mul(x, x) }, func() { tensor.Mul(x, x) }},
+		{"Mean", func() { tp.Mean(x, 1, false) }, func() { tensor.Mean(x, 1, false) }},
+		{"Permute", func() { tp.Permute(x, 0, 2, 3, 1) }, func() { tensor.Permute(x, 0, 2, 3, 1) }},
+		{"Slice", func() { tp.Slice(x, 1, 1, 3) }, func() { tensor.Slice(x, 1, 1, 3) }},
+		{"IndexSelect", func() { tp.IndexSelect(x, 1, []int{0, 2}) }, func() { tensor.IndexSelect(x, 1, []int{0, 2}) }},
+		{"Linear", func() { tp.Linear(x, lw, nil) }, func() { tensor.Linear(x, lw, nil) }},
+		{"Conv2d", func() { tp.Conv2d(x, w, b, 1, 1) }, func() { tensor.Conv2d(x, w, b, 1, 1) }},
+		{"Softmax", func() { tp.Softmax(x, nil) }, func() { tensor.Softmax(x, nil) }},
+		{"ResizeBilinear", func() { tp.ResizeBilinear(x, 9, 9, false) }, func() { tensor.ResizeBilinear(x, 9, 9, false) }},
+		{"AvgPool2d", func() { tp.AvgPool2d(x, 3, 2, 1) }, func() { tensor.AvgPool2d(x, 3, 2, 1) }},
+	}
+	for _, c := range cases {
+		got, want := testing.AllocsPerRun(20, c.tape), testing.AllocsPerRun(20, c.ref)
+		if got != want {
+			t.Errorf("%s: nil tape allocates %v times, the kernel %v", c.name, got, want)
+		}
+	}
+}
