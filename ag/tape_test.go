@@ -154,7 +154,7 @@ func TestInferenceAllocatesOnlyResults(t *testing.T) {
 	lw := gc.Randn(r, 1, 5, 6)
 	var tp *ag.Tape
 	cases := []struct {
-		name     string
+		name      string
 		tape, ref func()
 	}{
 		{"Exp", func() { tp.Exp(x) }, func() { tensor.Exp(x) }},
