@@ -1,7 +1,6 @@
 package aisam
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/aisam/aisam/npy"
+	"github.com/aisam/aisam/pth"
+	"github.com/aisam/aisam/safetensors"
 	"github.com/aisam/aisam/sam"
 	"github.com/aisam/aisam/tensor"
 )
@@ -24,66 +25,65 @@ const configKey = "aisam_config"
 const FormatVersion = "1"
 
 // Save writes the model in aisam's own format: one safetensors file whose metadata holds
-// the JSON Config (classes, image size, preprocessing). LoRA is saved merged.
+// the JSON Config (classes, image size, preprocessing). LoRA is saved merged. The file is
+// written atomically.
 func (m *Model) Save(path string) error {
 	cfg, err := json.Marshal(m.Cfg)
 	if err != nil {
 		return err
 	}
 	meta := map[string]string{configKey: string(cfg), "aisam_format": FormatVersion, "format": "pt"}
-	return writeFileAtomic(path, func(w io.Writer) error {
-		return writeSafetensors(w, m.Params.StateDict(), meta)
-	})
+	return safetensors.WriteTensors(path, m.Params.StateDict(), meta)
 }
 
-// ReadStateDict reads a checkpoint's tensors by file content: safetensors or .npz here;
-// PyTorch .pth files need a reader plugged in by SetPTHReader.
+// ReadStateDict reads a checkpoint's tensors, recognising the format by content:
+// safetensors (with its metadata), NumPy .npz (a "param/" prefix is dropped), or a
+// PyTorch file (zip or legacy; a {"model": state_dict} wrapper is descended into).
 func ReadStateDict(path string) (map[string]*tensor.Tensor, map[string]string, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
+	var head [9]byte
+	n, _ := io.ReadFull(f, head[:])
+	f.Close()
 	switch {
-	case len(b) >= 9 && b[8] == '{':
-		sd, meta, err := parseSafetensors(b)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return sd, meta, nil
-	case bytes.HasPrefix(b, []byte("PK")) && strings.EqualFold(filepath.Ext(path), ".npz"):
-		z, err := npy.NewNPZ(bytes.NewReader(b), int64(len(b)))
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
-		}
-		sd := map[string]*tensor.Tensor{}
-		for _, n := range z.Names() {
-			a, err := z.Get(n)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", path, err)
-			}
-			t, err := a.Tensor()
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %s: %w", path, n, err)
-			}
-			sd[strings.TrimPrefix(n, "param/")] = t
-		}
-		return sd, nil, nil
-	}
-	if pthReader != nil {
-		sd, err := pthReader(path)
+	case n == 9 && head[8] == '{':
+		sf, err := safetensors.Open(path)
 		if err != nil {
 			return nil, nil, err
 		}
+		defer sf.Close()
+		sd := map[string]*tensor.Tensor{}
+		for _, name := range sf.Names() {
+			t, err := sf.Tensor(name)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", path, err)
+			}
+			sd[name] = t
+		}
+		return sd, sf.Metadata, nil
+	case n >= 2 && string(head[:2]) == "PK" && strings.EqualFold(filepath.Ext(path), ".npz"):
+		arrs, err := npy.ReadNPZ(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		sd := map[string]*tensor.Tensor{}
+		for name, a := range arrs {
+			t, err := a.Tensor()
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %s: %w", path, name, err)
+			}
+			sd[strings.TrimPrefix(name, "param/")] = t
+		}
 		return sd, nil, nil
 	}
-	return nil, nil, fmt.Errorf("%s: not a safetensors or .npz file, and no PyTorch reader is available", path)
+	sd, err := pth.ReadAll(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sd, nil, nil
 }
-
-var pthReader func(path string) (map[string]*tensor.Tensor, error)
-
-// SetPTHReader installs the reader used for PyTorch checkpoints (a state_dict, or a dict
-// whose "model" entry is one, flattened to dotted keys).
-func SetPTHReader(f func(path string) (map[string]*tensor.Tensor, error)) { pthReader = f }
 
 // LoadOptions control loading a checkpoint that is not in aisam's own format.
 type LoadOptions struct {
