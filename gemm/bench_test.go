@@ -62,3 +62,17 @@ func BenchmarkSmall(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkTransB(b *testing.B) {
+	defer par.SetWorkers(par.SetWorkers(1))
+	for _, s := range [][3]int{{1024, 768, 3072}, {12, 256, 2048}} {
+		m, k, n := s[0], s[1], s[2]
+		a, bb, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+		b.Run(fmt.Sprintf("%dx%dx%d", m, k, n), func(b *testing.B) {
+			for b.Loop() {
+				Sgemm(false, true, m, n, k, 1, a, k, bb, k, 0, c, n)
+			}
+			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

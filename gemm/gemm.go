@@ -176,7 +176,7 @@ func direct(kr *kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 					bbuf = getBuf(k * nr)
 					defer putBuf(bbuf)
 				}
-				packB(*bbuf, transB, b, ldb, 0, k, j0, cols, nr)
+				packB(*bbuf, kr.trans8, transB, b, ldb, 0, k, j0, cols, nr)
 				bp, bld = *bbuf, nr
 			}
 			for i0 := 0; i0 < m; i0 += mr {
@@ -217,7 +217,7 @@ func packed(kr *kernel, kcMax, mcMax, ncMax int, transA, transB bool, m, n, k in
 			par.For(panels, 8, func(lo, hi int) {
 				for jp := lo; jp < hi; jp++ {
 					cols := min(nr, nc-jp*nr)
-					packB(bb[jp*nr*kc:], transB, b, ldb, pc, kc, jc+jp*nr, cols, nr)
+					packB(bb[jp*nr*kc:], kr.trans8, transB, b, ldb, pc, kc, jc+jp*nr, cols, nr)
 				}
 			})
 			par.ForEach(nIC*split, func(t int) {

@@ -329,3 +329,30 @@ func TestNoReadPastEnd(t *testing.T) {
 		}
 	})
 }
+
+// TestTranspose8x8 checks each kernel's block transpose element by element, with strides.
+func TestTranspose8x8(t *testing.T) {
+	for _, kr := range kernels {
+		if kr.trans8 == nil {
+			continue
+		}
+		src := make([]float32, 8*11)
+		for i := range src {
+			src[i] = float32(i)
+		}
+		dst := make([]float32, 8*13)
+		kr.trans8(&src[1], 11, &dst[2], 13)
+		for i := range 8 {
+			for j := range 8 {
+				if got, want := dst[2+i*13+j], src[1+j*11+i]; got != want {
+					t.Fatalf("%s: dst[%d][%d] = %v, want %v", kr.name, i, j, got, want)
+				}
+			}
+		}
+		for i, v := range dst {
+			if (i < 2 || (i-2)%13 >= 8) && v != 0 {
+				t.Fatalf("%s: wrote outside the block at %d", kr.name, i)
+			}
+		}
+	}
+}

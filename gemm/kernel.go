@@ -19,7 +19,11 @@ type kernel struct {
 	kc, mc, nc int // cache blocks: depth (L1/L2), rows of A (L2), columns of B (L3)
 	micro      microFn
 	tails      []tailKernel // fewer-row kernels, largest first (none: edges use scratch)
+	trans8     trans8Fn     // 8×8 block transpose for packing Bᵀ (nil: scalar loops)
 }
+
+// trans8Fn writes the transpose of the 8×8 block at src (row stride lds) to dst (ldd).
+type trans8Fn func(src *float32, lds int, dst *float32, ldd int)
 
 // tailKernel computes only the first rows rows of an A panel packed for mr rows.
 type tailKernel struct {

@@ -35,7 +35,7 @@ func packA(dst []float32, transA bool, a []float32, lda, i0, rows, p0, kc, mr in
 
 // packB copies rows [p0,p0+kc) × columns [j0,j0+cols) of op(B) into dst as one kc×nr
 // micro-panel, row by row; columns past cols are zero.
-func packB(dst []float32, transB bool, b []float32, ldb, p0, kc, j0, cols, nr int) {
+func packB(dst []float32, t8 trans8Fn, transB bool, b []float32, ldb, p0, kc, j0, cols, nr int) {
 	panel := dst[:kc*nr]
 	if !transB {
 		for p := range kc {
@@ -45,8 +45,23 @@ func packB(dst []float32, transB bool, b []float32, ldb, p0, kc, j0, cols, nr in
 		}
 		return
 	}
-	// op(B)[p][j] = b[j*ldb+p]: read each row of B once, scatter it down a column.
-	for j := range cols {
+	// op(B)[p][j] = b[j*ldb+p]: a transpose, by 8×8 blocks where possible.
+	j8 := 0
+	if t8 != nil {
+		for ; j8+8 <= cols; j8 += 8 {
+			p := 0
+			for ; p+8 <= kc; p += 8 {
+				t8(&b[(j0+j8)*ldb+p0+p], ldb, &panel[p*nr+j8], nr)
+			}
+			for ; p < kc; p++ {
+				for j := j8; j < j8+8; j++ {
+					panel[p*nr+j] = b[(j0+j)*ldb+p0+p]
+				}
+			}
+		}
+	}
+	// The rest: read each row of B once, scatter it down a column.
+	for j := j8; j < cols; j++ {
 		src := b[(j0+j)*ldb+p0 : (j0+j)*ldb+p0+kc]
 		for p, v := range src {
 			panel[p*nr+j] = v
