@@ -466,3 +466,48 @@ func TestGradients(t *testing.T) {
 		})
 	}
 }
+
+// TestBroadcastGradientsRandomShapes draws random broadcast-compatible shape pairs
+// (dropped leading axes, size-1 axes on either side) for the four binary ops.
+func TestBroadcastGradientsRandomShapes(t *testing.T) {
+	r := rng(13)
+	ops := []struct {
+		name string
+		f    func(tp *ag.Tape, a, b *T) *T
+		ref  func(x, y float64) float64
+	}{
+		{"Add", (*ag.Tape).Add, func(x, y float64) float64 { return x + y }},
+		{"Sub", (*ag.Tape).Sub, func(x, y float64) float64 { return x - y }},
+		{"Mul", (*ag.Tape).Mul, func(x, y float64) float64 { return x * y }},
+		{"Div", (*ag.Tape).Div, func(x, y float64) float64 { return x / y }},
+	}
+	for trial := 0; trial < 40; trial++ {
+		rank := 1 + r.IntN(4)
+		full := make([]int, rank)
+		for i := range full {
+			full[i] = 1 + r.IntN(3)
+		}
+		pick := func() []int {
+			s := append([]int(nil), full[r.IntN(rank):]...)
+			for i := range s {
+				if r.IntN(3) == 0 {
+					s[i] = 1
+				}
+			}
+			return s
+		}
+		as, bs := pick(), pick()
+		op := ops[trial%4]
+		b := gc.Rand(r, 0.5, 2, bs...) // away from 0 for Div
+		if r.IntN(2) == 0 {
+			for i := range b.Data {
+				b.Data[i] = -b.Data[i]
+			}
+		}
+		c := binary(op.name, gc.Randn(r, 1, as...), b, op.f, op.ref)
+		c.Seed = uint64(trial)
+		if _, err := gc.Run(c); err != nil {
+			t.Errorf("%s %v with %v: %v", op.name, as, bs, err)
+		}
+	}
+}
