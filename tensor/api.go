@@ -45,7 +45,7 @@ func AddScalar(a *Tensor, s float32) *Tensor {
 
 // AddInPlace adds src (broadcast to dst's shape) into dst.
 func AddInPlace(dst, src *Tensor) {
-	binaryInto(opAdd, dst, dst, src)
+	binaryInto("AddInPlace", opAdd, dst, dst, src)
 }
 
 // BroadcastTo returns a copy of a expanded to shape.

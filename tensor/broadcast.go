@@ -225,10 +225,10 @@ func binKernel(op binOp, dst, x []float32, sx int, y []float32, sy int) {
 
 // binaryInto computes dst = a op b where a and b broadcast to dst's shape. dst may alias
 // a (in-place ops) when a has dst's shape.
-func binaryInto(op binOp, dst, a, b *Tensor) {
+func binaryInto(name string, op binOp, dst, a, b *Tensor) {
 	out := dst.shape
-	sa := bstrides(binNames[op], a.shape, out)
-	sb := bstrides(binNames[op], b.shape, out)
+	sa := bstrides(name, a.shape, out)
+	sb := bstrides(name, b.shape, out)
 	sd := Strides(out)
 	shape, st := coalesce(out, sd, sa, sb)
 	last := len(shape) - 1
@@ -251,7 +251,7 @@ func binaryInto(op binOp, dst, a, b *Tensor) {
 
 func binaryOp(op binOp, a, b *Tensor) *Tensor {
 	out := New(broadcastShape(binNames[op], a.shape, b.shape)...)
-	binaryInto(op, out, a, b)
+	binaryInto(binNames[op], op, out, a, b)
 	return out
 }
 

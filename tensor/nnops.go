@@ -151,36 +151,24 @@ func softmaxInto(out, x, mask *Tensor) {
 }
 
 // maskedSoftmaxRow is softmax over the entries whose mask (read with stride im) is
-// non-zero; the others get 0, and a row with nothing kept is all zeros.
+// non-zero; the others get 0, and a row with nothing kept is all zeros. Masked entries are
+// set to -Inf, which the fast exp maps to exactly 0.
 func maskedSoftmaxRow(dst, src, m []float32, im int) {
-	mx := float32(math.Inf(-1))
 	kept := false
+	inf := float32(math.Inf(-1))
 	for i, v := range src {
 		if m[i*im] != 0 {
-			if !kept || v > mx {
-				mx = v
-			}
+			dst[i] = v
 			kept = true
+		} else {
+			dst[i] = inf
 		}
 	}
 	if !kept {
 		clear(dst)
 		return
 	}
-	var s float64
-	for i, v := range src {
-		if m[i*im] != 0 {
-			e := float32(math.Exp(float64(v - mx)))
-			dst[i] = e
-			s += float64(e)
-		} else {
-			dst[i] = 0
-		}
-	}
-	inv := float32(1 / s)
-	for i := range dst {
-		dst[i] *= inv
-	}
+	vec.Softmax(dst, dst)
 }
 
 // SoftmaxInPlace replaces x with its softmax over the last axis (mask as in Softmax).

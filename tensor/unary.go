@@ -69,7 +69,7 @@ func ScaleInPlace(a *Tensor, s float32) {
 }
 
 // SubInPlace subtracts src (broadcast to dst's shape) from dst.
-func SubInPlace(dst, src *Tensor) { binaryInto(opSub, dst, dst, src) }
+func SubInPlace(dst, src *Tensor) { binaryInto("SubInPlace", opSub, dst, dst, src) }
 
 // MulInPlace multiplies dst by src (broadcast to dst's shape) elementwise.
-func MulInPlace(dst, src *Tensor) { binaryInto(opMul, dst, dst, src) }
+func MulInPlace(dst, src *Tensor) { binaryInto("MulInPlace", opMul, dst, dst, src) }
