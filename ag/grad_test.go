@@ -269,6 +269,17 @@ func normCases() []gc.Case {
 		{Name: "LayerNorm", Inputs: []*T{x, gc.Randn(r, 1, 6), gc.Randn(r, 1, 6)},
 			F:   func(tp *ag.Tape, xs []*T) *T { return tp.LayerNorm(xs[0], xs[1], xs[2], 1e-5) },
 			Ref: func(xs []*A) *A { return gc.LayerNorm(xs[0], xs[1], xs[2], 1e-5) }},
+		{Name: "LayerNormNoAffine", Inputs: []*T{x},
+			F:   func(tp *ag.Tape, xs []*T) *T { return tp.LayerNorm(xs[0], nil, nil, 1e-5) },
+			Ref: func(xs []*A) *A { return gc.LayerNorm(xs[0], nil, nil, 1e-5) }},
+		{Name: "LayerNormBiasOnly", Inputs: []*T{x, gc.Randn(r, 1, 6)},
+			F:   func(tp *ag.Tape, xs []*T) *T { return tp.LayerNorm(xs[0], nil, xs[1], 1e-5) },
+			Ref: func(xs []*A) *A { return gc.LayerNorm(xs[0], nil, xs[1], 1e-5) }},
+		{Name: "LayerNorm2dNoAffine", Inputs: []*T{x2d},
+			F: func(tp *ag.Tape, xs []*T) *T { return tp.LayerNorm2d(xs[0], nil, nil, 1e-6) },
+			Ref: func(xs []*A) *A {
+				return gc.LayerNorm2d(xs[0], gc.FromTensor(tensor.Full(1, 5)), gc.FromTensor(tensor.New(5)), 1e-6)
+			}},
 		{Name: "LayerNorm2d", Inputs: []*T{x2d, gc.Randn(r, 1, 5), gc.Randn(r, 1, 5)},
 			F:   func(tp *ag.Tape, xs []*T) *T { return tp.LayerNorm2d(xs[0], xs[1], xs[2], 1e-6) },
 			Ref: func(xs []*A) *A { return gc.LayerNorm2d(xs[0], xs[1], xs[2], 1e-6) }},
@@ -510,4 +521,33 @@ func TestBroadcastGradientsRandomShapes(t *testing.T) {
 			t.Errorf("%s %v with %v: %v", op.name, as, bs, err)
 		}
 	}
+}
+
+// TestCompositeConvMLP chains the ops of AI-SAM's conv_mlp residual and classifier pooling
+// (conv3x3, LayerNorm2d, GELU, conv1x1, residual, AvgPool2d(3,2,1)), then a masked point
+// softmax over the flattened map, and checks gradients for every input at once.
+func TestCompositeConvMLP(t *testing.T) {
+	r := rng(14)
+	x := gc.Randn(r, 1, 1, 4, 8, 8)
+	w1, b1 := gc.Randn(r, 0.3, 4, 4, 3, 3), gc.Randn(r, 0.1, 4)
+	lw, lb := gc.Randn(r, 1, 4), gc.Randn(r, 1, 4)
+	w2, b2 := gc.Randn(r, 0.3, 4, 4, 1, 1), gc.Randn(r, 0.1, 4)
+	m := mask(r, 0.7, 1, 1, 16)
+	m.Data[0] = 1
+	gelu := func(v float64) float64 { return 0.5 * v * (1 + math.Erf(v/math.Sqrt2)) }
+	gc.Check(t, gc.Case{Name: "ConvMLP", Inputs: []*T{x, w1, b1, lw, lb, w2, b2},
+		F: func(tp *ag.Tape, xs []*T) *T {
+			h := tp.Conv2d(xs[0], xs[1], xs[2], 1, 1)
+			h = tp.GELU(tp.LayerNorm2d(h, xs[3], xs[4], 1e-6))
+			h = tp.Add(xs[0], tp.Conv2d(h, xs[5], xs[6], 1, 0))
+			h = tp.AvgPool2d(h, 3, 2, 1) // 1x4x4x4
+			return tp.Softmax(tp.Reshape(h, 1, 4, 16), m)
+		},
+		Ref: func(xs []*A) *A {
+			h := gc.Conv2d(xs[0], xs[1], xs[2], 1, 1)
+			h = gc.Map(gc.LayerNorm2d(h, xs[3], xs[4], 1e-6), gelu)
+			h = gc.Binary(xs[0], gc.Conv2d(h, xs[5], xs[6], 1, 0), func(a, b float64) float64 { return a + b })
+			h = gc.AvgPool2d(h, 3, 2, 1)
+			return gc.Softmax(gc.Reshape(h, 1, 4, 16), gc.FromTensor(m))
+		}})
 }

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/aisam/aisam/ag"
@@ -203,6 +204,9 @@ type Attention struct {
 
 // NewAttention creates "q_proj", "k_proj", "v_proj", "out_proj".
 func NewAttention(s Scope, dim, heads, downsample int) *Attention {
+	if heads <= 0 || downsample <= 0 || dim%downsample != 0 || (dim/downsample)%heads != 0 {
+		panic(fmt.Sprintf("nn.NewAttention(%s): dim %d, heads %d, downsample %d: the internal width must divide into heads", s.prefix, dim, heads, downsample))
+	}
 	inner := dim / downsample
 	return &Attention{
 		QProj:   NewLinear(s.Sub("q_proj"), dim, inner, true),
