@@ -81,37 +81,53 @@ func sqEDTAxes(feat []bool, shape []int, sp []float64, out []float64, upto int) 
 
 // passFH replaces every line of g along one axis (length n, element stride stride) by
 // its 1-D lower envelope transform min_q g[q] + (s·(p−q))² (Felzenszwalb–Huttenlocher).
+// Strided lines are processed in blocks of adjacent lines, so that memory is read and
+// written in runs of contiguous elements rather than one element per cache line.
 func passFH(g []float64, n, stride int, s float64) {
-	lines := len(g) / n
-	grain := max(1, 16384/n)
-	par.For(lines, grain, func(lo, hi int) {
-		f := make([]float64, n)
+	const block = 16
+	bw := min(block, stride)
+	nblk := (stride + bw - 1) / bw
+	units := len(g) / (n * stride) * nblk
+	grain := max(1, 16384/(n*bw))
+	par.For(units, grain, func(lo, hi int) {
+		buf := make([]float64, bw*n) // line j at buf[j*n:(j+1)*n]
 		fq := make([]float64, n)
 		v := make([]int, n)
 		z := make([]float64, n+1)
 		s2 := s * s
-		for l := lo; l < hi; l++ {
-			outer, inner := l/stride, l%stride
-			base := outer*n*stride + inner
-			finite := false
+		for u := lo; u < hi; u++ {
+			outer, b := u/nblk, u%nblk
+			in0 := b * bw
+			w := min(bw, stride-in0)
+			base := outer*n*stride + in0
 			for q := range n {
-				f[q] = g[base+q*stride]
-				if f[q] != math.Inf(1) {
-					finite = true
+				row := g[base+q*stride : base+q*stride+w]
+				for j, x := range row {
+					buf[j*n+q] = x
 				}
 			}
-			if !finite {
-				continue // the line stays +Inf
-			}
-			envelope1D(f, fq, v, z, s2)
-			k := 0
-			for p := range n {
-				for z[k+1] < float64(p) {
-					k++
+			for j := range w {
+				f := buf[j*n : (j+1)*n]
+				if envelope1D(f, fq, v, z, s2) < 0 {
+					continue // no finite value: the line stays +Inf
 				}
-				q := v[k]
-				t := float64(p-q) * s
-				g[base+p*stride] = f[q] + float64(t*t)
+				// Evaluate into fq (free now) so that f stays intact while reading it.
+				k := 0
+				for p := range n {
+					for z[k+1] < float64(p) {
+						k++
+					}
+					q := v[k]
+					t := float64(p-q) * s
+					fq[p] = f[q] + float64(t*t)
+				}
+				copy(f, fq)
+			}
+			for q := range n {
+				row := g[base+q*stride : base+q*stride+w]
+				for j := range row {
+					row[j] = buf[j*n+q]
+				}
 			}
 		}
 	})
@@ -130,15 +146,18 @@ func envelope1D(f, fq []float64, v []int, z []float64, s2 float64) int {
 		}
 		fq[q] = f[q] + s2*float64(q)*float64(q)
 		for k >= 0 {
+			// The intersection with parabola r is num/den (den > 0); comparing
+			// num <= z[k]·den instead pops without a division.
 			r := v[k]
-			x := (fq[q] - fq[r]) / (2 * s2 * float64(q-r))
-			if x <= z[k] {
+			num := fq[q] - fq[r]
+			den := 2 * s2 * float64(q-r)
+			if num <= z[k]*den {
 				k--
 				continue
 			}
 			k++
 			v[k] = q
-			z[k] = x
+			z[k] = num / den
 			z[k+1] = inf
 			break
 		}
