@@ -145,6 +145,15 @@ func (ps *Params) Load(sd map[string]*tensor.Tensor, strict bool) error {
 	return nil
 }
 
+// Names maps each parameter's tensor to its name (for optimiser state and logs).
+func (ps *Params) Names() map[*tensor.Tensor]string {
+	m := make(map[*tensor.Tensor]string, len(ps.list))
+	for _, p := range ps.list {
+		m[p.T] = p.Name
+	}
+	return m
+}
+
 // StateDict returns the parameters by name (sharing data).
 func (ps *Params) StateDict() map[string]*tensor.Tensor {
 	m := make(map[string]*tensor.Tensor, len(ps.list))

@@ -4,7 +4,7 @@ import "fmt"
 
 // Backward kernels for reductions and indexing.
 
-// split3 for a shape around axis: outer × n × inner.
+// gradSplit splits shape around axis into outer × n × inner.
 func gradSplit(shape []int, axis int) (outer, n, inner int) {
 	outer, inner = 1, 1
 	for i, d := range shape {
