@@ -302,26 +302,45 @@ func resizeBilinear(x *Tensor, outH, outW int, alignCorners bool) *Tensor {
 	out := New(shape...)
 	ty := bilinearTaps(H, outH, alignCorners)
 	tx := bilinearTaps(W, outW, alignCorners)
+	// Separable: each source row is interpolated horizontally once (and cached while
+	// consecutive output rows use it), then pairs of those rows are blended vertically.
+	// The values are exactly those of torch's per-pixel formula, which computes the same
+	// horizontal terms.
 	par.For(P*outH, max(1, elemGrain/outW), func(lo, hi int) {
+		h := [2][]float32{make([]float32, outW), make([]float32, outW)}
+		key := [2]int{-1, -1} // which (plane, source row) each cached row holds
+		row := func(pl, iy int) []float32 {
+			k := pl*H + iy
+			for c := range key {
+				if key[c] == k {
+					return h[c]
+				}
+			}
+			// Evict the entry that is not the other row of the current pair: callers ask
+			// for i0 then i1, and i0 <= i1, so the older key is the smaller one.
+			c := 0
+			if key[1] < key[0] {
+				c = 1
+			}
+			key[c] = k
+			src := x.Data[k*W : (k+1)*W]
+			d := h[c]
+			for ox := range d {
+				d[ox] = fma32(src[tx.i0[ox]], tx.w0[ox], src[tx.i1[ox]]*tx.w1[ox])
+			}
+			return d
+		}
 		for r := lo; r < hi; r++ {
 			pl, oy := r/outH, r%outH
-			src := x.Data[pl*H*W : (pl+1)*H*W]
-			r0 := src[ty.i0[oy]*W : (ty.i0[oy]+1)*W]
-			r1 := src[ty.i1[oy]*W : (ty.i1[oy]+1)*W]
+			t0 := row(pl, ty.i0[oy])
+			t1 := row(pl, ty.i1[oy])
 			wy0, wy1 := ty.w0[oy], ty.w1[oy]
 			dst := out.Data[r*outW : (r+1)*outW]
-			for ox := range dst {
-				a, b := tx.i0[ox], tx.i1[ox]
-				wx0, wx1 := tx.w0[ox], tx.w1[ox]
-				// Same association as torch: rows first, then the two rows blended.
-				// torch's generic kernel computes t0*w0 + t1*w1 with the compiler contracting
-				// to fused multiply-adds; doing the same makes multi-channel results bitwise
-				// equal to torch 1.13 (single-channel inputs take torch's channels-last
-				// kernel and differ by ~2 ulp).
-				t0 := fma32(r0[a], wx0, r0[b]*wx1)
-				t1 := fma32(r1[a], wx0, r1[b]*wx1)
-				dst[ox] = fma32(t0, wy0, t1*wy1)
-			}
+			// torch's generic kernel computes t0*w0 + t1*w1 with the compiler contracting
+			// to fused multiply-adds; doing the same makes multi-channel results bitwise
+			// equal to torch 1.13 (single-channel inputs take torch's channels-last kernel
+			// and differ by ~2 ulp).
+			vec.Blend(dst, t0, t1, wy0, wy1)
 		}
 	})
 	return out

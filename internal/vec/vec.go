@@ -298,3 +298,23 @@ func LayerNorm(dst, x, w, b []float32, eps float32) {
 		dst[i] = y
 	}
 }
+
+func blendGo(dst, a, b []float32, wa, wb float32) {
+	for i := range dst {
+		dst[i] = fma32(a[i], wa, b[i]*wb)
+	}
+}
+
+// Blend sets dst[i] = a[i]·wa + b[i]·wb, the product b[i]·wb rounded and the rest fused
+// (one rounding), as compilers contract torch's "t0*w0 + t1*w1" in its interpolation
+// kernels. len(a) and len(b) must be >= len(dst).
+func Blend(dst, a, b []float32, wa, wb float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	n := len(dst) &^ 7
+	if useAVX2 && n > 0 {
+		blendAVX2(dst[:n], a[:n], b[:n], wa, wb)
+	} else {
+		n = 0
+	}
+	blendGo(dst[n:], a[n:], b[n:], wa, wb)
+}

@@ -27,6 +27,9 @@ func sumAVX2(x []float32) float64
 func sumSqDevAVX2(x []float32, mhi, mlo float32) float64
 
 //go:noescape
+func blendAVX2(dst, a, b []float32, wa, wb float32)
+
+//go:noescape
 func normAVX2(dst, x, w, b []float32, mhi, mlo, r float32)
 
 // setAVX2 switches the assembly path (tests only); it reports whether it had an effect.

@@ -634,3 +634,23 @@ normloop:
 	JNZ normloop
 	VZEROUPPER
 	RET
+
+// func blendAVX2(dst, a, b []float32, wa, wb float32)
+TEXT ·blendAVX2(SB), NOSPLIT, $0-80
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ a_base+24(FP), SI
+	MOVQ b_base+48(FP), DX
+	VBROADCASTSS wa+72(FP), Y12
+	VBROADCASTSS wb+76(FP), Y13
+blendloop:
+	VMULPS (DX), Y13, Y0
+	VFMADD231PS (SI), Y12, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ blendloop
+	VZEROUPPER
+	RET

@@ -10,6 +10,7 @@ func scaleAVX2(x []float32, s float32)                     { panic("unreachable"
 func geluAVX2(dst, src []float32)                          { panic("unreachable") }
 func sumAVX2(x []float32) float64                          { panic("unreachable") }
 func sumSqDevAVX2(x []float32, mhi, mlo float32) float64   { panic("unreachable") }
+func blendAVX2(dst, a, b []float32, wa, wb float32)        { panic("unreachable") }
 func normAVX2(dst, x, w, b []float32, mhi, mlo, r float32) { panic("unreachable") }
 
 func setAVX2(on bool) bool { return false }

@@ -237,6 +237,18 @@ func TestAssemblyMatchesGo(t *testing.T) {
 				t.Fatalf("norm n=%d [%d]: asm %v, go %v", n, i, a[i], g[i])
 			}
 		}
+		blendAVX2(a, x, w, 0.3, 0.7)
+		blendGo(g, x, w, 0.3, 0.7)
+		for i := range a {
+			if ulps(a[i], g[i]) > 1 {
+				t.Fatalf("blend n=%d [%d]: asm %v, go %v", n, i, a[i], g[i])
+			}
+			// One fused rounding of x·0.3 + round(w·0.7).
+			want := float32(float64(x[i])*float64(float32(0.3)) + float64(w[i]*0.7))
+			if ulps(a[i], want) > 0 {
+				t.Fatalf("blend n=%d [%d]: asm %v, want %v", n, i, a[i], want)
+			}
+		}
 		copy(a, x)
 		copy(g, x)
 		scaleAVX2(a, 0.37)
