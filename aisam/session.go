@@ -178,8 +178,12 @@ func (m *Model) Segment(ctx context.Context, img *Image, opts Options) (*Result,
 // result with the prompts in opts.
 func (m *Model) NewSession(ctx context.Context, img *Image, opts Options) (s *Session, err error) {
 	defer guard(&err)
-	x, _, err := m.Cfg.preprocess(img)
+	x, geo, err := m.Cfg.preprocess(img)
 	if err != nil {
+		return nil, err
+	}
+	// Check the prompts before the expensive encoder runs.
+	if _, err := (&Session{m: m, geo: geo}).initialState(opts); err != nil {
 		return nil, err
 	}
 	t0 := time.Now()
@@ -224,24 +228,9 @@ func (m *Model) NewSessionFromEmbedding(ctx context.Context, emb *tensor.Tensor,
 	s.sparse = make([]*tensor.Tensor, c)
 	s.low = make([]*tensor.Tensor, c)
 	s.full = make([]*tensor.Tensor, c)
-	st := s.st.clone()
-	for _, p := range opts.Points {
-		if err := s.checkPoint(p); err != nil {
-			return nil, err
-		}
-		st.points = append(st.points, p)
-	}
-	for cl, b := range opts.Boxes {
-		if err := s.checkBox(cl, b); err != nil {
-			return nil, err
-		}
-		st.boxes[cl] = b
-	}
-	for cl, p := range opts.Presence {
-		if err := s.checkClass(cl); err != nil {
-			return nil, err
-		}
-		st.presence[cl] = p
+	st, err := s.initialState(opts)
+	if err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -268,6 +257,33 @@ func (m *Model) NewSessionFromEmbedding(ctx context.Context, emb *tensor.Tensor,
 	s.st = st
 	s.update()
 	return s, nil
+}
+
+// initialState validates the prompts of opts and returns them as a state.
+func (s *Session) initialState(opts Options) (*state, error) {
+	st := &state{boxes: map[int]Box{}, gen: map[[2]int]genEdit{}, presence: map[int]Presence{}}
+	for _, p := range opts.Points {
+		if err := s.checkPoint(p); err != nil {
+			return nil, err
+		}
+		st.points = append(st.points, p)
+	}
+	for cl, b := range opts.Boxes {
+		if err := s.checkBox(cl, b); err != nil {
+			return nil, err
+		}
+		st.boxes[cl] = b
+	}
+	for cl, p := range opts.Presence {
+		if err := s.checkClass(cl); err != nil {
+			return nil, err
+		}
+		if p < PresenceAuto || p > PresenceOff {
+			return nil, fmt.Errorf("aisam: presence %d", p)
+		}
+		st.presence[cl] = p
+	}
+	return st, nil
 }
 
 func shapeOf(t *tensor.Tensor) []int {
