@@ -74,28 +74,32 @@ func SetKernel(name string) error {
 	return fmt.Errorf("gemm: kernel %q not available on this CPU (have %s)", name, strings.Join(Kernels(), ", "))
 }
 
-// microGo is the portable 4×4 micro-kernel: sixteen accumulators stay in registers.
+// microGo is the portable 4×4 micro-kernel: sixteen accumulators, and unchecked loads
+// (the packed layout guarantees the bounds) so the loop is only loads, multiplies and adds.
 func microGo(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32) {
-	as := unsafe.Slice(a, 4*k)
-	bs := unsafe.Slice(b, (k-1)*ldb+4)
+	pa, pb := unsafe.Pointer(a), unsafe.Pointer(b)
+	ld := uintptr(ldb) * 4
 	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
-	for p := range k {
-		ap := as[p*4 : p*4+4 : p*4+4]
-		bp := bs[p*ldb : p*ldb+4 : p*ldb+4]
-		a0, a1, a2, a3 := ap[0], ap[1], ap[2], ap[3]
-		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+	for p := range uintptr(k) {
+		ap := unsafe.Add(pa, p*16)
+		bp := unsafe.Add(pb, p*ld)
+		b0, b1, b2, b3 := *(*float32)(bp), *(*float32)(unsafe.Add(bp, 4)), *(*float32)(unsafe.Add(bp, 8)), *(*float32)(unsafe.Add(bp, 12))
+		a0 := *(*float32)(ap)
 		c00 += a0 * b0
 		c01 += a0 * b1
 		c02 += a0 * b2
 		c03 += a0 * b3
+		a1 := *(*float32)(unsafe.Add(ap, 4))
 		c10 += a1 * b0
 		c11 += a1 * b1
 		c12 += a1 * b2
 		c13 += a1 * b3
+		a2 := *(*float32)(unsafe.Add(ap, 8))
 		c20 += a2 * b0
 		c21 += a2 * b1
 		c22 += a2 * b2
 		c23 += a2 * b3
+		a3 := *(*float32)(unsafe.Add(ap, 12))
 		c30 += a3 * b0
 		c31 += a3 * b1
 		c32 += a3 * b2
