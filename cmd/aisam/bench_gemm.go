@@ -247,6 +247,11 @@ func benchGemm(w io.Writer, sizes []gemmSize, threads []int, impls []gemmImpl, r
 			times := make([][]time.Duration, len(impls))
 			for range runs {
 				for i, im := range impls {
+					if len(externalGemms) > 0 {
+						// OpenBLAS's idle threads spin for a while after a call; let
+						// them sleep so they do not slow whatever runs next.
+						time.Sleep(100 * time.Millisecond)
+					}
 					im.setup(t)
 					t0 := time.Now()
 					im.run(transB, s.m, s.n, s.k, a, b, c)
