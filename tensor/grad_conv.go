@@ -103,6 +103,9 @@ func Conv2dBackward(x, w, g *Tensor, stride, pad int, needX, needW bool) (dx, dw
 	}
 	n, o := x.Dim(0), w.Dim(0)
 	ckk, l := cg.c*cg.kh*cg.kw, cg.ho*cg.wo
+	if !needX && !needW {
+		return nil, nil
+	}
 	cols := make([]float32, ckk*l)
 	if needX {
 		dx = New(x.Shape()...)
@@ -142,6 +145,9 @@ func ConvTranspose2dBackward(x, w, g *Tensor, stride int, needX, needW bool) (dx
 	o, k := w.Dim(1), stride
 	hw, okk := h*wd, o*k*k
 	ow := wd * k
+	if !needX && !needW {
+		return nil, nil
+	}
 	// gm [O·k·k, H·W]: gm[(o,p,q), (i,j)] = g[o, i·k+p, j·k+q]
 	gm := make([]float32, okk*hw)
 	if needX {
