@@ -21,6 +21,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"github.com/aisam/aisam/internal/pickle"
 	"github.com/aisam/aisam/npy"
@@ -600,8 +602,11 @@ func (f *File) legacyStorage(key string, dt DType, numel int64) *Storage {
 	return s
 }
 
-// readStorage reads elements [from, from+n) of s as raw little-endian bytes.
-func (s *Storage) read(from, n int64) ([]byte, error) {
+// read reads elements [from, from+n) of s as raw little-endian bytes.
+func (s *Storage) read(from, n int64) ([]byte, error) { return s.readInto(nil, from, n) }
+
+// readInto is read reusing buf's memory when it is large enough.
+func (s *Storage) readInto(buf []byte, from, n int64) ([]byte, error) {
 	sz := int64(s.DType.Size())
 	if from < 0 || n < 0 || from+n > s.Numel {
 		return nil, errf("read of elements [%d, %d) outside storage %q of %d", from, from+n, s.Key, s.Numel)
@@ -612,7 +617,11 @@ func (s *Storage) read(from, n int64) ([]byte, error) {
 	}
 	if s.fileOff >= 0 {
 		// The range was checked against the file size when the storage was opened.
-		b = make([]byte, n*sz)
+		if int64(cap(buf)) >= n*sz {
+			b = buf[:n*sz]
+		} else {
+			b = make([]byte, n*sz)
+		}
 		if _, err := s.f.r.ReadAt(b, s.fileOff+from*sz); err != nil {
 			return nil, errf("storage %q: %v", s.Key, err)
 		}
@@ -708,16 +717,64 @@ func (t *Tensor) Raw() ([]byte, error) {
 }
 
 // Float32 reads the tensor and converts it to float32 (float16 and bfloat16 exactly,
-// float64 and 64-bit integers rounded to nearest).
+// float64 and 64-bit integers rounded to nearest). Contiguous tensors stored uncompressed
+// are converted in chunks straight into the result, so no second full-size copy is made.
 func (t *Tensor) Float32() (*tensor.Tensor, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	s := t.Storage
+	if s.DType.Size() == 0 {
+		return nil, errf("cannot convert %s to float32", s.DType)
+	}
+	out := make([]float32, t.Numel())
+	if t.contiguous() && s.fileOff >= 0 && s.DType == Float32 && !s.f.swap && hostLittleEndian && len(out) > 0 {
+		// The common case (every official SAM tensor): the file's bytes are the result's.
+		dst := unsafe.Slice((*byte)(unsafe.Pointer(&out[0])), 4*len(out))
+		if _, err := s.f.r.ReadAt(dst, s.fileOff+4*t.Offset); err != nil {
+			return nil, errf("storage %q: %v", s.Key, err)
+		}
+		return tensor.FromSlice(out, t.Shape...), nil
+	}
+	if t.contiguous() && s.fileOff >= 0 {
+		const chunk = 1 << 17 // elements per read: at most 1 MB
+		bp := chunkPool.Get().(*[]byte)
+		defer chunkPool.Put(bp)
+		for done := 0; done < len(out); {
+			k := min(chunk, len(out)-done)
+			raw, err := s.readInto(*bp, t.Offset+int64(done), int64(k))
+			if err != nil {
+				return nil, err
+			}
+			if err := toFloat32(raw, s.DType, out[done:done+k]); err != nil {
+				return nil, err
+			}
+			done += k
+		}
+		return tensor.FromSlice(out, t.Shape...), nil
+	}
 	raw, err := t.Raw()
 	if err != nil {
 		return nil, err
 	}
+	if err := toFloat32(raw, s.DType, out); err != nil {
+		return nil, err
+	}
+	return tensor.FromSlice(out, t.Shape...), nil
+}
+
+// hostLittleEndian reports whether float32 values in memory have the file's byte order.
+var hostLittleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// chunkPool holds the read buffers of Float32, shared across calls and goroutines.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// toFloat32 converts len(out) little-endian elements of raw to float32.
+func toFloat32(raw []byte, dt DType, out []float32) error {
 	le := binary.LittleEndian
-	out := make([]float32, t.Numel())
-	switch t.Storage.DType {
+	switch dt {
 	case Float32:
+		raw = raw[:4*len(out)]
 		for i := range out {
 			out[i] = math.Float32frombits(le.Uint32(raw[4*i:]))
 		}
@@ -754,9 +811,9 @@ func (t *Tensor) Float32() (*tensor.Tensor, error) {
 			out[i] = float32(raw[i])
 		}
 	default:
-		return nil, errf("cannot convert %s to float32", t.Storage.DType)
+		return errf("cannot convert %s to float32", dt)
 	}
-	return tensor.FromSlice(out, t.Shape...), nil
+	return nil
 }
 
 // Array reads the tensor as an npy.Array of the same dtype; bfloat16, which NumPy lacks,

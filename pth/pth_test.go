@@ -1,11 +1,13 @@
 package pth
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -294,6 +296,52 @@ func TestViewBounds(t *testing.T) {
 		tt := &Tensor{Storage: s, Offset: c.off, Shape: c.shape, Stride: c.stride}
 		if err := tt.check(); (err == nil) != c.ok {
 			t.Errorf("shape %v stride %v offset %d: err %v, want ok=%v", c.shape, c.stride, c.off, err, c.ok)
+		}
+	}
+}
+
+// TestDeflatedEntries: torch writes stored entries, but a re-zipped checkpoint may be
+// deflated; the same torch-written members must then read identically.
+func TestDeflatedEntries(t *testing.T) {
+	_, dir := loadExpected(t)
+	p := filepath.Join(dir, "tiny_state_dict.pth")
+	orig, err := ReadAll(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.OpenReader(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, zf := range zr.File {
+		rc, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: zf.Name, Method: zip.Deflate})
+		w.Write(b)
+	}
+	zw.Close()
+	f, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := f.StateDict()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range sd {
+		x, err := e.Tensor.Float32()
+		if err != nil {
+			t.Fatalf("%s: %v", e.Name, err)
+		}
+		if fmt.Sprint(x.Data) != fmt.Sprint(orig[e.Name].Data) {
+			t.Errorf("%s: %v, want %v", e.Name, x.Data, orig[e.Name].Data)
 		}
 	}
 }

@@ -203,3 +203,41 @@ func TestDetect(t *testing.T) {
 		t.Errorf("Load(README) = %v", err)
 	}
 }
+
+// TestAISAMWeightsNPZ: the AI-SAM reference weights (deflated .npz, '/' in member names)
+// hold 516 unique tensors with 17,077,233 values (vectors/aisam/README.md), and the
+// meta/json member is byte-identical to manifest.json.
+func TestAISAMWeightsNPZ(t *testing.T) {
+	dir := testref.Dir(t, "vectors/aisam")
+	p := filepath.Join(dir, "weights.npz")
+	m, err := Load(p, Only("param/"), TrimPrefix("param/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, x := range m {
+		n += x.Numel()
+	}
+	if len(m) != 516 || n != 17077233 {
+		t.Errorf("%d tensors with %d values, want 516 with 17077233", len(m), n)
+	}
+	if x := m["prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"]; x == nil || fmt.Sprint(x.Shape()) != "[2 128]" {
+		t.Errorf("gaussian matrix: %v", x)
+	}
+	z, err := npy.OpenNPZ(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	meta, err := z.Get("meta/json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta.DType != npy.Uint8 || !bytes.Equal(meta.Data, want) {
+		t.Errorf("meta/json: %s, %d bytes, differs from manifest.json (%d bytes)", meta.DType, len(meta.Data), len(want))
+	}
+}
