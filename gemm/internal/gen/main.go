@@ -54,12 +54,21 @@ func kernel(w *writer, s isa, rows int) {
 	s.mr = rows
 	s.name = name
 	regsPerRow := s.nr / s.width
-	acc := func(i, j int) string { return fmt.Sprintf("%s%d", s.reg, i*regsPerRow+j) }
 	nacc := s.mr * regsPerRow
-	bReg := func(step, j int) string { // two sets of B registers, alternating by step
-		return fmt.Sprintf("%s%d", s.reg, nacc+(step%2)*regsPerRow*boolInt(s.bcast)+j)
+	// With few accumulators each FMA would wait for the previous one (latency 4,
+	// two per cycle): the unrolled steps then rotate over several accumulator sets,
+	// summed at the end, to keep at least 8 FMAs in flight.
+	sets := 1
+	for sets*nacc < 8 && sets < s.unroll {
+		sets *= 2
 	}
-	bc := func(i int) string { return fmt.Sprintf("%s%d", s.reg, nacc+regsPerRow+i%2) } // AVX2 broadcast
+	accSet := func(set, i, j int) string { return fmt.Sprintf("%s%d", s.reg, set*nacc+i*regsPerRow+j) }
+	acc := func(i, j int) string { return accSet(0, i, j) }
+	free := sets * nacc // first register after the accumulators
+	bReg := func(step, j int) string { // two sets of B registers, alternating by step
+		return fmt.Sprintf("%s%d", s.reg, free+(step%2)*regsPerRow*boolInt(s.bcast)+j)
+	}
+	bc := func(i int) string { return fmt.Sprintf("%s%d", s.reg, free+regsPerRow+i%2) } // AVX2 broadcast
 	vsize := s.width * 4
 
 	w.f("// func micro%s(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)", s.name)
@@ -83,11 +92,12 @@ func kernel(w *writer, s isa, rows int) {
 			w.i("ADDQ R9, R10")
 		}
 	}
-	for i := range nacc {
+	for i := range sets * nacc {
 		r := fmt.Sprintf("%s%d", s.reg, i)
 		w.i("%s %s, %s, %s", s.zero, r, r, r)
 	}
 	step := func(n, aOff int) {
+		set := n % sets
 		for j := range regsPerRow {
 			w.i("VMOVUPS %d(DX), %s", j*vsize, bReg(n, j))
 		}
@@ -96,13 +106,13 @@ func kernel(w *writer, s isa, rows int) {
 			off := aOff + 4*i
 			if s.bcast {
 				for j := range regsPerRow {
-					w.i("VFMADD231PS.BCST %d(SI), %s, %s", off, bReg(n, j), acc(i, j))
+					w.i("VFMADD231PS.BCST %d(SI), %s, %s", off, bReg(n, j), accSet(set, i, j))
 				}
 				continue
 			}
 			w.i("VBROADCASTSS %d(SI), %s", off, bc(i))
 			for j := range regsPerRow {
-				w.i("VFMADD231PS %s, %s, %s", bReg(n, j), bc(i), acc(i, j))
+				w.i("VFMADD231PS %s, %s, %s", bReg(n, j), bc(i), accSet(set, i, j))
 			}
 		}
 	}
@@ -129,10 +139,14 @@ func kernel(w *writer, s isa, rows int) {
 
 	// Epilogue: C = alpha·acc (+ beta·C).
 	w.f("%s_store:", s.name)
-	alpha, beta := bReg(0, 0), bReg(0, 1%regsPerRow+boolInt(regsPerRow == 1))
-	if !s.bcast {
-		alpha, beta = fmt.Sprintf("%s%d", s.reg, nacc), fmt.Sprintf("%s%d", s.reg, nacc+1)
+	for set := 1; set < sets; set++ {
+		for i := range s.mr {
+			for j := range regsPerRow {
+				w.i("VADDPS %s, %s, %s", accSet(set, i, j), acc(i, j), acc(i, j))
+			}
+		}
 	}
+	alpha, beta := fmt.Sprintf("%s%d", s.reg, free), fmt.Sprintf("%s%d", s.reg, free+1)
 	w.i("VBROADCASTSS alpha+48(FP), %s", alpha)
 	w.i("MOVL beta+52(FP), AX")
 	w.i("ANDL $0x7fffffff, AX") // -0 is zero too
