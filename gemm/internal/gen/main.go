@@ -64,7 +64,7 @@ func kernel(w *writer, s isa, rows int) {
 	}
 	accSet := func(set, i, j int) string { return fmt.Sprintf("%s%d", s.reg, set*nacc+i*regsPerRow+j) }
 	acc := func(i, j int) string { return accSet(0, i, j) }
-	free := sets * nacc // first register after the accumulators
+	free := sets * nacc                // first register after the accumulators
 	bReg := func(step, j int) string { // two sets of B registers, alternating by step
 		return fmt.Sprintf("%s%d", s.reg, free+(step%2)*regsPerRow*boolInt(s.bcast)+j)
 	}
