@@ -280,6 +280,10 @@ func normCases() []gc.Case {
 			Ref: func(xs []*A) *A {
 				return gc.LayerNorm2d(xs[0], gc.FromTensor(tensor.Full(1, 5)), gc.FromTensor(tensor.New(5)), 1e-6)
 			}},
+		// 17x17 = 289 pixels: two of the backward kernel's 256-pixel tiles.
+		{Name: "LayerNorm2dTiles", Inputs: []*T{gc.Randn(r, 1, 1, 3, 17, 17), gc.Randn(r, 1, 3), gc.Randn(r, 1, 3)},
+			F:   func(tp *ag.Tape, xs []*T) *T { return tp.LayerNorm2d(xs[0], xs[1], xs[2], 1e-6) },
+			Ref: func(xs []*A) *A { return gc.LayerNorm2d(xs[0], xs[1], xs[2], 1e-6) }},
 		{Name: "LayerNorm2d", Inputs: []*T{x2d, gc.Randn(r, 1, 5), gc.Randn(r, 1, 5)},
 			F:   func(tp *ag.Tape, xs []*T) *T { return tp.LayerNorm2d(xs[0], xs[1], xs[2], 1e-6) },
 			Ref: func(xs []*A) *A { return gc.LayerNorm2d(xs[0], xs[1], xs[2], 1e-6) }},
