@@ -30,7 +30,7 @@ type Preprocessing struct {
 	SkipEmptyTrainSlices bool   `json:"skip_empty_train_slices"`
 	ImageDType           string `json:"image_dtype"`
 	LabelDType           string `json:"label_dtype"`
-	TestFormat           string `json:"test_format"` // "npz" (keys image, label)
+	TestFormat           string `json:"test_format"` // "h5" (<case>.npy.h5) or "npz"; datasets image, label
 }
 
 // ManifestCase records one source case.

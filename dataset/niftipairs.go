@@ -176,6 +176,15 @@ func ReadNIfTIVolume(name, image, label string, it Intensity) (*Volume, error) {
 		if ldhw != dhw {
 			return nil, fmt.Errorf("dataset: %s is %v but its label %s is %v", image, dhw, label, ldhw)
 		}
+		// Same shape is not enough: a label stored in another orientation (say LAS
+		// against RAS) would be silently mirrored.
+		for r := range 3 {
+			for c := range 4 {
+				if math.Abs(iv.Affine[r][c]-lv.Affine[r][c]) > 1e-3*max(1, math.Abs(iv.Affine[r][c])) {
+					return nil, fmt.Errorf("dataset: %s and its label %s are on different grids (voxel-to-world %v vs %v)", image, label, iv.Affine, lv.Affine)
+				}
+			}
+		}
 		f := make([]float64, len(lv.Data))
 		for i, x := range lv.Data {
 			f[i] = float64(x)

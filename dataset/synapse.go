@@ -15,8 +15,8 @@ import (
 //	lists_Synapse/train.txt       slice names → train_npz/<name>.npz (keys image, label)
 //	lists_Synapse/test_vol.txt    case names  → test_vol_h5/<case>.npy.h5 (HDF5 image, label)
 //
-// Test volumes written by `aisam data convert` as test_vol_h5/<case>.npz (same keys)
-// are read too. Without list files the folders are listed instead.
+// Test volumes stored as test_vol_h5/<case>.npz (same keys; `aisam data convert
+// -test-format npz`) are read too. Without list files the folders are listed instead.
 type Synapse struct {
 	Root   string
 	Train  []string // slice names

@@ -25,7 +25,7 @@ func init() {
 	})
 	register(&command{
 		name:    "data convert",
-		summary: "convert NIfTI image+label pairs into the Synapse layout (npz slices and volumes)",
+		summary: "convert NIfTI image+label pairs into the Synapse layout (npz slices, HDF5 volumes)",
 		run:     func(args []string) error { return dataConvert(os.Stdout, args) },
 	})
 	register(&command{
@@ -221,15 +221,17 @@ func dataConvert(w io.Writer, args []string) error {
 	testFrac := fs.Float64("test-frac", 0.2, "fraction of cases (the last ones by name) for testing when -test is not given")
 	keepEmpty := fs.Bool("keep-empty", false, "also write training slices without any label")
 	classes := fs.String("classes", "", "comma-separated class names, background first (recorded in the manifest)")
+	testFormat := fs.String("test-format", "h5", "test volume files: h5 (TransUNet's <case>.npy.h5) or npz")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: aisam data convert -out DIR [flags] SOURCE...
 
 Each SOURCE is a folder of NIfTI pairs (imagesTr/labelsTr, img/label, images/labels,
 or <name>_image/<name>_label files) or an explicit IMAGE.nii.gz:LABEL.nii.gz pair.
 Writes the Synapse (TransUNet) layout: train_npz/<case>_sliceNNN.npz slices (keys image,
-label; float32), test_vol_h5/<case>.npz volumes [D, H, W] (the same keys; our readers
-read them where TransUNet has .npy.h5), lists_Synapse/{train,test_vol}.txt, and
-aisam_dataset.json recording the sources and the preprocessing.
+label; float32 [H, W], as np.savez writes them), test_vol_h5/<case>.npy.h5 volumes
+(HDF5 datasets image, label; float32 [D, H, W], the bytes h5py writes; or .npz with
+-test-format npz), lists_Synapse/{train,test_vol}.txt, and aisam_dataset.json recording
+the sources and the preprocessing.
 
 flags:`)
 		fs.PrintDefaults()
@@ -240,6 +242,9 @@ flags:`)
 	if *out == "" || fs.NArg() == 0 {
 		fs.Usage()
 		return errors.New("need -out and at least one SOURCE")
+	}
+	if *testFormat != "h5" && *testFormat != "npz" {
+		return fmt.Errorf("-test-format %q: want h5 or npz", *testFormat)
 	}
 	var pairs []dataset.NIfTIPair
 	for _, src := range fs.Args() {
@@ -296,12 +301,12 @@ flags:`)
 			test[c] = true
 		}
 	}
-	conv := &converter{out: *out, keepEmpty: *keepEmpty, log: w}
+	conv := &converter{out: *out, keepEmpty: *keepEmpty, log: w, npzTest: *testFormat == "npz"}
 	m := &dataset.Manifest{Format: "synapse", Tool: "aisam data convert", Created: time.Now().UTC().Format(time.RFC3339),
 		Classes: names,
 		Preprocessing: dataset.Preprocessing{Intensity: it, SkipEmptyTrainSlices: !*keepEmpty,
 			Axes:       "arrays are [z, y, x] = NIfTI voxel (k, j, i) in stored order; no resampling or reorientation",
-			ImageDType: "float32", LabelDType: "float32 (integral class indices, as the Synapse release)", TestFormat: "npz"}}
+			ImageDType: "float32", LabelDType: "float32 (integral class indices, as the Synapse release)", TestFormat: *testFormat}}
 	if err := conv.begin(); err != nil {
 		return err
 	}
@@ -362,6 +367,7 @@ type converter struct {
 	log         io.Writer
 	train, test []string
 	slices      int
+	npzTest     bool // test volumes as .npz instead of .npy.h5
 }
 
 func (c *converter) begin() error {
@@ -400,10 +406,14 @@ func (c *converter) add(v *dataset.Volume, test bool, rec *dataset.ManifestCase)
 	}
 	if test {
 		rec.Split = "test"
-		path := filepath.Join(c.out, "test_vol_h5", v.Name+".npz")
-		err := npy.WriteNPZ(path, []npy.Member{
-			{Name: "image", Array: f32Array(v.Image, v.D, v.H, v.W)},
-			{Name: "label", Array: f32Array(labelsF32(v.Label), v.D, v.H, v.W)}}, false)
+		var err error
+		if c.npzTest {
+			err = npy.WriteNPZ(filepath.Join(c.out, "test_vol_h5", v.Name+".npz"), []npy.Member{
+				{Name: "image", Array: f32Array(v.Image, v.D, v.H, v.W)},
+				{Name: "label", Array: f32Array(labelsF32(v.Label), v.D, v.H, v.W)}}, false)
+		} else {
+			err = dataset.WriteSynapseH5(filepath.Join(c.out, "test_vol_h5", v.Name+".npy.h5"), v)
+		}
 		if err != nil {
 			return err
 		}
@@ -495,7 +505,7 @@ func dataSynth(w io.Writer, args []string) error {
 	m := &dataset.Manifest{Format: "synapse", Tool: "aisam data synth", Created: time.Now().UTC().Format(time.RFC3339),
 		Classes: dataset.SynapseClasses,
 		Preprocessing: dataset.Preprocessing{Intensity: dataset.Intensity{Window: &[2]float64{-125, 275}}, SkipEmptyTrainSlices: true,
-			Axes: "synthetic [z, y, x]", ImageDType: "float32", LabelDType: "float32", TestFormat: "npz"}}
+			Axes: "synthetic [z, y, x]", ImageDType: "float32", LabelDType: "float32", TestFormat: "h5"}}
 	if err := conv.begin(); err != nil {
 		return err
 	}

@@ -88,6 +88,9 @@ func TestDataConvertNIfTI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat(filepath.Join(out, "test_vol_h5", "brain_t1_nifti2.npy.h5")); err != nil {
+		t.Errorf("no HDF5 test volume: %v", err)
+	}
 	if ds.NumSlices() != 6 || ds.NumCases() != 1 || ds.Test[0] != "brain_t1_nifti2" {
 		t.Fatalf("%d slices, cases %v\n%s", ds.NumSlices(), ds.Test, log.String())
 	}
@@ -164,6 +167,9 @@ func TestDataSynth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat(filepath.Join(out, "test_vol_h5", "synth0002.npy.h5")); err != nil {
+		t.Errorf("no HDF5 test volume: %v", err)
+	}
 	if ds.NumCases() != 1 || ds.NumSlices() == 0 || ds.NumSlices() > 12 {
 		t.Fatalf("%d slices %d cases", ds.NumSlices(), ds.NumCases())
 	}
@@ -177,5 +183,48 @@ func TestDataSynth(t *testing.T) {
 		if got.Image[i] != want.Image[i] || got.Label[i] != want.Label[i] {
 			t.Fatalf("voxel %d differs from the generator", i)
 		}
+	}
+}
+
+func TestDataConvertNPZVolumes(t *testing.T) {
+	dir := testref.Dir(t, "fixtures/nifti")
+	out := filepath.Join(t.TempDir(), "conv")
+	var log bytes.Buffer
+	err := dataConvert(&log, []string{"-out", out, "-minmax", "-test-frac", "0.5", "-test-format", "npz",
+		filepath.Join(dir, "brain_t1.nii.gz") + ":" + filepath.Join(dir, "brain_aal.nii.gz"),
+		filepath.Join(dir, "brain_t1_nifti2.nii.gz") + ":" + filepath.Join(dir, "brain_aal.nii.gz")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sorted names: brain_t1 < brain_t1_nifti2, so the last half is the NIfTI-2 case.
+	if _, err := os.Stat(filepath.Join(out, "test_vol_h5", "brain_t1_nifti2.npz")); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := dataset.OpenSynapse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := ds.Case(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Min-max over [0, 190].
+	st := dataset.ComputeStats(v.Image, nil)
+	if st.Min != 0 || st.Max != 1 {
+		t.Errorf("range [%v, %v]", st.Min, st.Max)
+	}
+	i := (2*v.H+46)*v.W + 37 // (37, 46, 2) holds t1 = 73
+	if v.Image[i] != float32(73)/190 {
+		t.Errorf("voxel %v, want 73/190", v.Image[i])
+	}
+	// The LAS copy of the T1 stores x reversed: pairing it with the RAS atlas would
+	// mirror the labels, so it is refused.
+	err = dataConvert(&log, []string{"-out", filepath.Join(t.TempDir(), "las"),
+		filepath.Join(dir, "brain_t1_las_scaled.nii.gz") + ":" + filepath.Join(dir, "brain_aal.nii.gz")})
+	if err == nil || !strings.Contains(err.Error(), "different grids") {
+		t.Errorf("LAS image with RAS label: %v", err)
+	}
+	if err := dataConvert(&log, []string{"-out", t.TempDir(), "-test-format", "hdf", dir}); err == nil {
+		t.Error("-test-format hdf accepted")
 	}
 }
