@@ -57,6 +57,20 @@ func TestDefaultInit(t *testing.T) {
 	uniformStats(t, "Linear.bias", lin.Bias, 1/math.Sqrt(300))
 	uniformStats(t, "Conv2d.weight", conv.Weight, 1/math.Sqrt(16*9))
 	uniformStats(t, "ConvTranspose2d.weight", convT.Weight, 1/math.Sqrt(16*4))
+	// Biases share the weight's fan-in; too few values for the statistics, so bounds only.
+	for _, c := range []struct {
+		name  string
+		b     *T
+		bound float64
+	}{{"Conv2d.bias", conv.Bias, 1 / math.Sqrt(16*9)}, {"ConvTranspose2d.bias", convT.Bias, 1 / math.Sqrt(16*4)}} {
+		var mx float64
+		for _, v := range c.b.Data {
+			mx = math.Max(mx, math.Abs(float64(v)))
+		}
+		if mx > c.bound || mx < 0.5*c.bound {
+			t.Errorf("%s: max |v| %.4g for bound %.4g", c.name, mx, c.bound)
+		}
+	}
 
 	emb := nn.NewEmbedding(s.Sub("emb"), 100, 100)
 	var sum, ss float64
@@ -210,6 +224,9 @@ func TestFreezeAndTrainable(t *testing.T) {
 	}
 	if got := len(ps.Trainable()); got != 2 || strings.Join(names, ",") != "mask_decoder.y.weight,mask_decoder.y.bias" {
 		t.Fatalf("trainable %d: %v", got, names)
+	}
+	if ps.Names()[ps.Get("pe.g").T] != "pe.g" {
+		t.Fatal("Names does not map tensors to names")
 	}
 	ps.Unfreeze("image_encoder.x.bias")
 	if len(ps.Trainable()) != 3 {
