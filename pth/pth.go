@@ -868,10 +868,16 @@ func (f *File) StateDict() ([]Entry, error) {
 	}
 	var out []Entry
 	seen := map[string]bool{}
+	// The memo lets a pickle share one dict under many keys, so a small file can describe
+	// a graph with exponentially many paths: bound the walk, not just its depth.
+	budget := 1 << 22
 	var walk func(v any, prefix string, depth int) error
 	walk = func(v any, prefix string, depth int) error {
 		if depth > 64 {
 			return errf("checkpoint nesting deeper than 64 (cyclic?)")
+		}
+		if budget--; budget < 0 {
+			return errf("checkpoint has more than %d entries (shared or cyclic dicts?)", 1<<22)
 		}
 		switch x := v.(type) {
 		case *Tensor:

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aisam/aisam/internal/pickle"
 	"github.com/aisam/aisam/internal/testref"
@@ -344,4 +345,38 @@ func TestDeflatedEntries(t *testing.T) {
 			t.Errorf("%s: %v, want %v", e.Name, x.Data, orig[e.Name].Data)
 		}
 	}
+}
+
+// TestSharedDictBomb: a 64-level chain of dicts, each holding the next twice via the memo,
+// has 2^64 paths; flattening must stop with an error instead of walking them.
+func TestSharedDictBomb(t *testing.T) {
+	var p bytes.Buffer
+	p.WriteString("\x80\x02}q\x00") // innermost: empty dict, memo 0
+	for i := 1; i <= 64; i++ {
+		p.WriteString("}(X\x01\x00\x00\x00a")        // new dict, MARK, key 'a'
+		p.WriteString(fmt.Sprintf("j%s", le32(i-1))) // LONG_BINGET previous
+		p.WriteString("X\x01\x00\x00\x00b")
+		p.WriteString(fmt.Sprintf("j%s", le32(i-1)))
+		p.WriteString(fmt.Sprintf("ur%s", le32(i))) // SETITEMS, LONG_BINPUT i
+	}
+	p.WriteString(".")
+	root, err := pickle.Unpickle(p.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &File{Root: root}
+	done := make(chan error, 1)
+	go func() { _, err := f.StateDict(); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "entries") {
+			t.Errorf("StateDict: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("StateDict did not stop")
+	}
+}
+
+func le32(i int) string {
+	return string([]byte{byte(i), byte(i >> 8), byte(i >> 16), byte(i >> 24)})
 }

@@ -120,7 +120,29 @@ func Load(path string, opts ...Option) (map[string]*tensor.Tensor, error) {
 		op(&o)
 	}
 	out := map[string]*tensor.Tensor{}
-	err := walk(path, &o, func(name string, info Info, read func() (*tensor.Tensor, error)) error {
+	if err := walk(path, &o, collect(out)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// LoadFrom is Load for the size bytes held by r (an open file, a memory buffer).
+func LoadFrom(r io.ReaderAt, size int64, opts ...Option) (map[string]*tensor.Tensor, error) {
+	var o options
+	for _, op := range opts {
+		op(&o)
+	}
+	out := map[string]*tensor.Tensor{}
+	err := walkReader(r, size, "weights", &o, collect(out))
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// collect returns a walk callback that reads every tensor into out.
+func collect(out map[string]*tensor.Tensor) func(string, Info, func() (*tensor.Tensor, error)) error {
+	return func(name string, _ Info, read func() (*tensor.Tensor, error)) error {
 		if _, dup := out[name]; dup {
 			return fmt.Errorf("weights: two tensors named %q after renaming", name)
 		}
@@ -130,11 +152,7 @@ func Load(path string, opts ...Option) (map[string]*tensor.Tensor, error) {
 		}
 		out[name] = t
 		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	return out, nil
 }
 
 // List describes the tensors of the weight file at path (after the options), in file
@@ -164,7 +182,12 @@ func walk(path string, o *options, fn func(name string, info Info, read func() (
 	if err != nil {
 		return err
 	}
-	format, err := Detect(fh, st.Size())
+	return walkReader(fh, st.Size(), path, o, fn)
+}
+
+// walkReader is walk over size bytes held by r; name labels errors.
+func walkReader(fh io.ReaderAt, size int64, path string, o *options, fn func(name string, info Info, read func() (*tensor.Tensor, error)) error) error {
+	format, err := Detect(fh, size)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -176,7 +199,7 @@ func walk(path string, o *options, fn func(name string, info Info, read func() (
 	}
 	switch format {
 	case TorchZip, TorchLegacy:
-		f, err := pth.NewReader(fh, st.Size())
+		f, err := pth.NewReader(fh, size)
 		if err != nil {
 			return wrap(err)
 		}
@@ -206,7 +229,7 @@ func walk(path string, o *options, fn func(name string, info Info, read func() (
 			}
 		}
 	case SafeTensors:
-		f, err := safetensors.NewReader(fh, st.Size())
+		f, err := safetensors.NewReader(fh, size)
 		if err != nil {
 			return wrap(err)
 		}
@@ -221,7 +244,7 @@ func walk(path string, o *options, fn func(name string, info Info, read func() (
 			}
 		}
 	case NPZ:
-		z, err := npy.NewNPZ(fh, st.Size())
+		z, err := npy.NewNPZ(fh, size)
 		if err != nil {
 			return wrap(err)
 		}
