@@ -100,12 +100,20 @@ func EvaluateCase[L Label](pred, gt []L, shape []int, classes []int, opt CaseOpt
 	if opt.Convention != Standard && opt.Convention != AISAM {
 		return nil, fmt.Errorf("metrics: unknown convention %d", opt.Convention)
 	}
-	out := make([]ClassScore, 0, len(classes))
 	for _, cl := range classes {
 		if L(cl) < 0 || int(L(cl)) != cl {
 			return nil, fmt.Errorf("metrics: class %d does not fit the label type", cl)
 		}
-		bp := cropPair(pred, gt, L(cl), shape)
+	}
+	boxes := scanClasses(pred, gt, shape, classes)
+	out := make([]ClassScore, 0, len(classes))
+	for j, cl := range classes {
+		var bp *boxPair
+		if boxes != nil {
+			bp = boxes[j]
+		} else {
+			bp = cropPair(pred, gt, L(cl), shape)
+		}
 		s, err := scoreBox(bp, cl, sp, c, opt.Convention)
 		if err != nil {
 			return nil, err

@@ -89,6 +89,13 @@ func cropPair[T comparable](pred, gt []T, v T, shape []int) *boxPair {
 	if bp.na+bp.nb == 0 {
 		return bp
 	}
+	cropInto(bp, pred, gt, v, shape, lo, hi)
+	return bp
+}
+
+// crop fills the box masks from the bounding box [lo, hi] (inclusive) of the union.
+func cropInto[T comparable](bp *boxPair, pred, gt []T, v T, shape, lo, hi []int) {
+	nd := len(shape)
 	bs := make([]int, nd)
 	total := 1
 	for k := range nd {
@@ -101,20 +108,24 @@ func cropPair[T comparable](pred, gt []T, v T, shape []int) *boxPair {
 	st := strides(shape)
 	bw := bs[nd-1]
 	brows := total / bw
-	for r := range brows {
-		rr := r
-		src := lo[nd-1]
-		for k := nd - 2; k >= 0; k-- {
-			src += (lo[k] + rr%bs[k]) * st[k]
-			rr /= bs[k]
+	par.For(brows, max(1, 16384/bw), func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			rr := r
+			src := lo[nd-1]
+			for k := nd - 2; k >= 0; k-- {
+				src += (lo[k] + rr%bs[k]) * st[k]
+				rr /= bs[k]
+			}
+			dst := r * bw
+			pa, ga := bp.a[dst:dst+bw], bp.b[dst:dst+bw]
+			for x, p := range pred[src : src+bw] {
+				pa[x] = p == v
+			}
+			for x, g := range gt[src : src+bw] {
+				ga[x] = g == v
+			}
 		}
-		dst := r * bw
-		for x := range bw {
-			bp.a[dst+x] = pred[src+x] == v
-			bp.b[dst+x] = gt[src+x] == v
-		}
-	}
-	return bp
+	})
 }
 
 // distances computes both directed surface-distance lists of the cropped pair.

@@ -541,3 +541,49 @@ func TestConfusion(t *testing.T) {
 		t.Error("point outside the image accepted")
 	}
 }
+
+// TestMultiClassScanMatchesPerClass checks the one-pass class scan against scanning each
+// class separately, with labels at the edges of their types and repeated classes.
+func TestMultiClassScanMatchesPerClass(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	shape := []int{7, 9, 11}
+	n := 7 * 9 * 11
+	p8, g8 := make([]uint8, n), make([]uint8, n)
+	p32, g32 := make([]int32, n), make([]int32, n)
+	vals8 := []uint8{0, 1, 2, 255}
+	vals32 := []int32{-3, 0, 1, 2, 60000, 70000}
+	for i := range n {
+		// Blobby labels: runs along x so that surfaces are not the whole mask.
+		if i%3 == 0 {
+			p8[i], g8[i] = vals8[rng.IntN(4)], vals8[rng.IntN(4)]
+			p32[i], g32[i] = vals32[rng.IntN(6)], vals32[rng.IntN(6)]
+		} else {
+			p8[i], g8[i], p32[i], g32[i] = p8[i-1], g8[i-1], p32[i-1], g32[i-1]
+		}
+	}
+	check := func(name string, got []ClassScore, want func(c int) *boxPair, classes []int) {
+		for j, c := range classes {
+			w, err := scoreBox(want(c), c, []float64{1, 1, 1}, 1, Standard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := got[j]
+			if g.NPred != w.NPred || g.NGT != w.NGT || g.Dice != w.Dice || !same(g.HD95, w.HD95) || !same(g.ASSD, w.ASSD) {
+				t.Errorf("%s class %d: %+v, want %+v", name, c, g, w)
+			}
+		}
+	}
+	classes8 := []int{255, 1, 2, 1, 7}
+	got, err := EvaluateCase(p8, g8, shape, classes8, CaseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("uint8", got, func(c int) *boxPair { return cropPair(p8, g8, uint8(c), shape) }, classes8)
+	for _, classes32 := range [][]int{{1, 2, 60000, 0}, {70000, 1}} { // table, then fallback
+		got, err = EvaluateCase(p32, g32, shape, classes32, CaseOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("int32", got, func(c int) *boxPair { return cropPair(p32, g32, int32(c), shape) }, classes32)
+	}
+}
