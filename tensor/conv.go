@@ -2,14 +2,26 @@ package tensor
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/aisam/aisam/gemm"
 	"github.com/aisam/aisam/internal/par"
 )
 
-// maxCol bounds the im2col buffer (in floats); larger convolutions are done in bands of
-// output rows so that memory stays flat.
-const maxCol = 1 << 24
+// maxCol bounds the im2col buffer (in floats, 16 MB); larger convolutions are done in
+// bands of output rows so that memory stays flat. The buffers are recycled.
+var maxCol = 1 << 22
+
+var colPool sync.Pool
+
+func getCol(n int) *[]float32 {
+	if p, ok := colPool.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	b := make([]float32, n)
+	return &b
+}
 
 func conv2d(x, w, b *Tensor, stride, pad int) *Tensor {
 	if len(x.shape) != 4 || len(w.shape) != 4 || x.shape[1] != w.shape[1] || stride < 1 || pad < 0 {
@@ -52,13 +64,15 @@ func conv2d(x, w, b *Tensor, stride, pad int) *Tensor {
 			continue
 		}
 		band := max(1, min(OH, maxCol/max(1, ckk*OW)))
-		col := make([]float32, ckk*band*OW)
+		colp := getCol(ckk * band * OW)
+		col := *colp
 		for r0 := 0; r0 < OH; r0 += band {
 			r1 := min(r0+band, OH)
 			cols := (r1 - r0) * OW
 			im2col(col[:ckk*cols], xn, C, H, W, kh, kw, stride, pad, r0, r1, OW)
 			gemm.Sgemm(false, false, O, cols, ckk, 1, w.Data, ckk, col, cols, beta, on[r0*OW:], ohw)
 		}
+		colPool.Put(colp)
 	}
 	return out
 }

@@ -518,3 +518,19 @@ func TestResizeNearest(t *testing.T) {
 		}
 	}
 }
+
+// Large convolutions run im2col in bands of output rows; force tiny bands.
+func TestConv2dBands(t *testing.T) {
+	old := maxCol
+	defer func() { maxCol = old }()
+	rng := rand.New(rand.NewPCG(21, 22))
+	x, w, b := randT(rng, 2, 3, 11, 9), randT(rng, 4, 3, 3, 3), randT(rng, 4)
+	for _, band := range []int{1, 2, 5} {
+		maxCol = 27 * 9 * band // C·kh·kw · OW · rows
+		for _, s := range []int{1, 2} {
+			got := Conv2d(x, w, b, s, 1)
+			want, _, _ := refConv(x, w, b, s, 1)
+			closeTo(t, "Conv2d banded", got.Data, want, 1e-5, 1e-5)
+		}
+	}
+}
