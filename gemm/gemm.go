@@ -186,16 +186,26 @@ func direct(kr *kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 	})
 }
 
-// packed is the blocked product for everything else.
+// bPackLimit caps the packed B (k × nc floats, 16 MiB) that all workers share from L3.
+const bPackLimit = 4 << 20
+
+// packed is the blocked product for everything else. It packs all of B's depth for a
+// column block at once, so that workers then run their row blocks through every depth
+// block without meeting at a barrier between them (on a shared, noisy machine a barrier
+// waits for the slowest worker each time), and each row block's C stays in cache across
+// the depth blocks.
 func packed(kr *kernel, kcMax, mcMax, ncMax int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	mr, nr := kr.mr, kr.nr
 	kc0 := balanced(k, kcMax, 1)
+	nPC := ceilDiv(k, kc0)
 	mc := balanced(m, mcMax, mr)
-	nc0 := balanced(n, ncMax, nr)
+	nc0 := balanced(n, max(nr, min(ncMax, bPackLimit/k/nr*nr)), nr)
 	nIC := ceilDiv(m, mc)
 	w := par.Workers()
-	bbuf := getBuf(roundUp(min(nc0, n), nr) * kc0)
+	stride := roundUp(min(nc0, n), nr) * kc0 // floats per depth block of packed B
+	bbuf := getBuf(stride * nPC)
 	defer putBuf(bbuf)
+	bb := *bbuf
 	for jc := 0; jc < n; jc += nc0 {
 		nc := min(nc0, n-jc)
 		panels := ceilDiv(nc, nr)
@@ -207,38 +217,40 @@ func packed(kr *kernel, kcMax, mcMax, ncMax int, transA, transB bool, m, n, k in
 		}
 		perChunk := ceilDiv(panels, split)
 		split = ceilDiv(panels, perChunk)
-		for pc := 0; pc < k; pc += kc0 {
-			kc := min(kc0, k-pc)
-			bt := beta
-			if pc > 0 {
-				bt = 1
+		par.For(nPC*panels, 8, func(lo, hi int) {
+			for t := lo; t < hi; t++ {
+				q, jp := t/panels, t%panels
+				pc := q * kc0
+				kc := min(kc0, k-pc)
+				packB(bb[q*stride+jp*nr*kc:], kr.trans8, transB, b, ldb, pc, kc, jc+jp*nr, min(nr, nc-jp*nr), nr)
 			}
-			bb := *bbuf
-			par.For(panels, 8, func(lo, hi int) {
-				for jp := lo; jp < hi; jp++ {
-					cols := min(nr, nc-jp*nr)
-					packB(bb[jp*nr*kc:], kr.trans8, transB, b, ldb, pc, kc, jc+jp*nr, cols, nr)
+		})
+		par.ForEach(nIC*split, func(t int) {
+			ib, jb := t/split, t%split
+			i0 := ib * mc
+			rows := min(mc, m-i0)
+			abuf := getBuf(roundUp(rows, mr) * kc0)
+			defer putBuf(abuf)
+			scratch := getBuf(maxMR * maxNR)
+			defer putBuf(scratch)
+			ab := *abuf
+			for q := range nPC {
+				pc := q * kc0
+				kc := min(kc0, k-pc)
+				bt := beta
+				if pc > 0 {
+					bt = 1
 				}
-			})
-			par.ForEach(nIC*split, func(t int) {
-				ib, jb := t/split, t%split
-				i0 := ib * mc
-				rows := min(mc, m-i0)
-				abuf := getBuf(roundUp(rows, mr) * kc)
-				defer putBuf(abuf)
-				scratch := getBuf(maxMR * maxNR)
-				defer putBuf(scratch)
-				ab := *abuf
 				packA(ab, transA, a, lda, i0, rows, pc, kc, mr)
 				for jp := jb * perChunk; jp < min(panels, (jb+1)*perChunk); jp++ {
 					j0 := jp * nr
 					cols := min(nr, nc-j0)
-					bp := bb[jp*nr*kc:]
+					bp := bb[q*stride+jp*nr*kc:]
 					for ir := 0; ir < rows; ir += mr {
 						tile(kr, kc, ab[ir*kc:], bp, nr, alpha, bt, c, (i0+ir)*ldc+jc+j0, ldc, min(mr, rows-ir), cols, *scratch)
 					}
 				}
-			})
-		}
+			}
+		})
 	}
 }
