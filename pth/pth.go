@@ -328,7 +328,7 @@ func parsePID(pid any, minLen int) (key string, dt DType, numel int64, err error
 		return "", "", 0, errf("storage key %v", t[2])
 	}
 	n, ok := t[4].(int64)
-	if !ok || n < 0 {
+	if !ok || n < 0 || n > math.MaxInt64/8 { // bounded so that byte counts cannot overflow
 		return "", "", 0, errf("storage %q: bad element count %v", key, t[4])
 	}
 	return key, dt, n, nil

@@ -380,3 +380,97 @@ func TestSharedDictBomb(t *testing.T) {
 func le32(i int) string {
 	return string([]byte{byte(i), byte(i >> 8), byte(i >> 16), byte(i >> 24)})
 }
+
+// TestBigEndianZip: torch >= 2.0 records the writer's byte order; a "big" record means
+// every storage element is byte-swapped. The fixture's storages swapped by hand must read
+// back to the README's values.
+func TestBigEndianZip(t *testing.T) {
+	exp, dir := loadExpected(t)
+	p := filepath.Join(dir, "tiny_state_dict.pth")
+	orig, err := ReadAll(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elem := map[string]int{}
+	for k, info := range exp.ZipStorage {
+		elem[info.Key] = map[string]int{"float32": 4, "int64": 8, "float16": 2, "bfloat16": 2}[exp.Tensors[k].DType]
+	}
+	zr, err := zip.OpenReader(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, zf := range zr.File {
+		rc, _ := zf.Open()
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if i := strings.Index(zf.Name, "/data/"); i >= 0 {
+			swapBytes(b, elem[zf.Name[i+6:]])
+		}
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: zf.Name, Method: zip.Store})
+		w.Write(b)
+	}
+	w, _ := zw.CreateHeader(&zip.FileHeader{Name: "tiny_state_dict/byteorder", Method: zip.Store})
+	w.Write([]byte("big"))
+	zw.Close()
+	f, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := f.StateDict()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range sd {
+		x, err := e.Tensor.Float32()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(x.Data) != fmt.Sprint(orig[e.Name].Data) {
+			t.Errorf("%s: %v, want %v", e.Name, x.Data, orig[e.Name].Data)
+		}
+	}
+}
+
+// TestHostileStorageCounts: storage element counts that would overflow a byte count, or
+// exceed the entry, are rejected while the pickle is read.
+func TestHostileStorageCounts(t *testing.T) {
+	for _, numel := range []string{"\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x40", "\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x10", "K\x05"} {
+		pkl := "\x80\x02}(X\x01\x00\x00\x00wctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpu" +
+			numel + "tQK\x00(K\x04tK\x01\x85\x89)tRu."
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: "a/data.pkl", Method: zip.Store})
+		w.Write([]byte(pkl))
+		w, _ = zw.CreateHeader(&zip.FileHeader{Name: "a/data/0", Method: zip.Store})
+		w.Write(make([]byte, 16))
+		zw.Close()
+		_, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		if err == nil || !errors.Is(err, ErrFormat) {
+			t.Errorf("numel %q: err %v", numel, err)
+		}
+	}
+	// The same pickle with an honest count of 4 opens and reads.
+	pkl := "\x80\x02}(X\x01\x00\x00\x00wctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x04tQK\x00(K\x04tK\x01\x85\x89)tRu."
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.CreateHeader(&zip.FileHeader{Name: "a/data.pkl", Method: zip.Store})
+	w.Write([]byte(pkl))
+	w, _ = zw.CreateHeader(&zip.FileHeader{Name: "a/data/0", Method: zip.Store})
+	w.Write([]byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0x80, 0x40})
+	zw.Close()
+	f, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := f.StateDict()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := sd[0].Tensor.Float32()
+	if err != nil || fmt.Sprint(x.Data) != "[1 2 3 4]" {
+		t.Errorf("honest file: %v %v", x, err)
+	}
+}
