@@ -534,3 +534,66 @@ func TestConv2dBands(t *testing.T) {
 		}
 	}
 }
+
+func TestAvgPool2dRef(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	cases := []struct{ n, c, h, w, k, s, p int }{
+		{1, 2, 64, 64, 3, 2, 1}, // AI-SAM classifier pooling
+		{2, 3, 9, 7, 3, 2, 1},
+		{1, 1, 8, 10, 2, 2, 0},
+		{1, 2, 7, 5, 3, 1, 1},
+		{1, 1, 6, 6, 4, 3, 2},
+	}
+	for _, c := range cases {
+		x := randT(rng, c.n, c.c, c.h, c.w)
+		got := AvgPool2d(x, c.k, c.s, c.p)
+		oh, ow := (c.h+2*c.p-c.k)/c.s+1, (c.w+2*c.p-c.k)/c.s+1
+		shapeIs(t, "AvgPool2d", got, c.n, c.c, oh, ow)
+		var want []float64
+		forIndex([]int{c.n, c.c, oh, ow}, func(i []int) {
+			var s float64
+			cnt := 0
+			for u := range c.k {
+				for v := range c.k {
+					y, xx := i[2]*c.s-c.p+u, i[3]*c.s-c.p+v
+					if y >= 0 && y < c.h && xx >= 0 && xx < c.w {
+						s += float64(x.At(i[0], i[1], y, xx))
+						cnt++
+					}
+				}
+			}
+			want = append(want, s/float64(cnt)) // count_include_pad=False
+		})
+		closeTo(t, "AvgPool2d", got.Data, want, 1e-6, 1e-6)
+	}
+}
+
+// Each in-place variant equals its allocating counterpart.
+func TestInPlaceVariants(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	x, y, row := randT(rng, 5, 33), randT(rng, 5, 33), randT(rng, 33)
+	mask := New(5, 33)
+	for i := range mask.Data {
+		mask.Data[i] = float32(rng.IntN(2))
+	}
+	cases := []struct {
+		name    string
+		inplace func(d *Tensor)
+		want    *Tensor
+	}{
+		{"AddInPlace", func(d *Tensor) { AddInPlace(d, row) }, Add(x, row)},
+		{"SubInPlace", func(d *Tensor) { SubInPlace(d, y) }, Sub(x, y)},
+		{"MulInPlace", func(d *Tensor) { MulInPlace(d, row) }, Mul(x, row)},
+		{"ScaleInPlace", func(d *Tensor) { ScaleInPlace(d, 0.3) }, Scale(x, 0.3)},
+		{"ReLUInPlace", func(d *Tensor) { ReLUInPlace(d) }, ReLU(x)},
+		{"GELUInPlace", func(d *Tensor) { GELUInPlace(d) }, GELU(x)},
+		{"SoftmaxInPlace", func(d *Tensor) { SoftmaxInPlace(d, nil) }, Softmax(x, nil)},
+		{"SoftmaxInPlace mask", func(d *Tensor) { SoftmaxInPlace(d, mask) }, Softmax(x, mask)},
+		{"LayerNormInPlace", func(d *Tensor) { LayerNormInPlace(d, row, row, 1e-5) }, LayerNorm(x, row, row, 1e-5)},
+	}
+	for _, c := range cases {
+		d := x.Clone()
+		c.inplace(d)
+		closeTo(t, c.name, d.Data, f64(c.want.Data), 0, 0)
+	}
+}
