@@ -253,6 +253,7 @@ func TestDegenerate(t *testing.T) {
 		}
 	}
 	Sgemm(false, false, 0, 5, 3, 1, nil, 3, make([]float32, 15), 5, 0, nil, 5) // m == 0: nothing to do
+	Sgemm(false, false, 2, 3, 0, 1, nil, 0, nil, 3, 0, make([]float32, 6), 3)  // k == 0: A and B are empty
 }
 
 func TestBadShapesPanic(t *testing.T) {
