@@ -597,3 +597,10 @@ func TestInPlaceVariants(t *testing.T) {
 		closeTo(t, c.name, d.Data, f64(c.want.Data), 0, 0)
 	}
 }
+
+func TestLinearGELU(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	x, w, b := randT(rng, 3, 4, 9), randT(rng, 6, 9), randT(rng, 6)
+	got := LinearGELU(x, w, b)
+	closeTo(t, "LinearGELU", got.Data, f64(GELU(Linear(x, w, b)).Data), 0, 0)
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/aisam/aisam/internal/par"
+	"github.com/aisam/aisam/internal/vec"
 )
 
 // normAxis turns a possibly negative axis into an index for rank r.
@@ -59,6 +60,10 @@ func reduce(op string, kind redOp, a *Tensor, axis int, keepdim bool) *Tensor {
 		for o := lo; o < hi; o++ {
 			src := a.Data[o*n*inner : (o+1)*n*inner]
 			dst := out.Data[o*inner : (o+1)*inner]
+			if kind == redMax && inner == 1 {
+				dst[0] = vec.Max(src)
+				continue
+			}
 			if kind == redMax {
 				copy(dst, src[:inner])
 				for j := 1; j < n; j++ {
@@ -73,11 +78,7 @@ func reduce(op string, kind redOp, a *Tensor, axis int, keepdim bool) *Tensor {
 				continue
 			}
 			if inner == 1 {
-				var s float64
-				for _, v := range src {
-					s += float64(v)
-				}
-				acc[0] = s
+				acc[0] = vec.Sum(src)
 			} else {
 				for i := range acc {
 					acc[i] = 0
@@ -130,11 +131,7 @@ func sumAll(a *Tensor) float64 {
 	nChunks := (len(a.Data) + chunk - 1) / chunk
 	sums := make([]float64, nChunks)
 	par.ForEach(nChunks, func(c int) {
-		var s float64
-		for _, v := range a.Data[c*chunk : min((c+1)*chunk, len(a.Data))] {
-			s += float64(v)
-		}
-		sums[c] = s
+		sums[c] = vec.Sum(a.Data[c*chunk : min((c+1)*chunk, len(a.Data))])
 	})
 	var s float64
 	for _, v := range sums {
