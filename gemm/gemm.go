@@ -1,12 +1,19 @@
 // Package gemm is aisam's single-precision matrix multiply: packed, cache-blocked, with
-// assembly micro-kernels for AVX-512 and AVX2+FMA chosen at run time and a portable Go
-// kernel everywhere else.
+// assembly micro-kernels for AVX-512 (12×32) and AVX2+FMA (6×16) chosen at run time
+// (golang.org/x/sys/cpu) and a portable Go kernel (4×4) everywhere else. A plain
+// `go build` gets the fast path: no cgo, no GOEXPERIMENT; `-tags purego` keeps only the
+// Go kernel.
 //
 // The layout follows BLIS: B is packed into kc×nr micro-panels shared by all workers,
 // each worker packs an mc×kc block of A into mr×kc micro-panels that stay in its L2, and
-// the micro-kernel computes one mr×nr tile of C in registers. Products with few rows
-// (m ≤ directMaxM, as in SAM's mask decoder) skip the blocking and read B in place, so
-// they do not pay for packing a large B they use only once.
+// the micro-kernel computes one mr×nr tile of C in registers; tail kernels with fewer
+// rows finish the bottom edge. Products with few rows (m ≤ directMaxM, as in SAM's mask
+// decoder) skip the blocking and read B in place, so they do not pay for packing a large
+// B that they use only once.
+//
+// The assembly is generated (go generate ./gemm runs internal/gen). SetKernel forces a
+// kernel for tests and benchmarks; `aisam bench gemm` measures it, and with
+// `-tags openblas` (cgo, libopenblas-dev) also times OpenBLAS in the same run.
 package gemm
 
 import (
