@@ -1,8 +1,11 @@
 package tensor
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/aisam/aisam/internal/par"
 )
 
 func TestScalarsAndEmpty(t *testing.T) {
@@ -81,5 +84,33 @@ func TestShapeErrorsPanicWithOpName(t *testing.T) {
 			}()
 			c.f()
 		}()
+	}
+}
+
+// Results do not depend on the number of workers: every kernel splits work so that each
+// output element is computed by the same sequence of operations.
+func TestWorkerCountIndependence(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	x := randT(rng, 2, 16, 40, 40)
+	w := randT(rng, 8, 16, 3, 3)
+	row := randT(rng, 40)
+	ops := map[string]func() *Tensor{
+		"Conv2d":         func() *Tensor { return Conv2d(x, w, nil, 2, 1) },
+		"LayerNorm2d":    func() *Tensor { return LayerNorm2d(x, nil, nil, 1e-6) },
+		"LayerNorm":      func() *Tensor { return LayerNorm(x, row, row, 1e-6) },
+		"Softmax":        func() *Tensor { return Softmax(x, nil) },
+		"GELU":           func() *Tensor { return GELU(x) },
+		"Sum":            func() *Tensor { return Sum(x, 1, false) },
+		"SumAll":         func() *Tensor { return Scalar(float32(SumAll(x))) },
+		"ResizeBilinear": func() *Tensor { return ResizeBilinear(x, 97, 61, false) },
+		"Permute":        func() *Tensor { return Permute(x, 0, 2, 3, 1) },
+	}
+	for name, f := range ops {
+		old := par.SetWorkers(1)
+		a := f()
+		par.SetWorkers(2)
+		b := f()
+		par.SetWorkers(old)
+		closeTo(t, name+" 1 vs 2 workers", a.Data, f64(b.Data), 0, 0)
 	}
 }
