@@ -41,6 +41,7 @@ type MaskDecoder struct {
 	Hypernets    []*nn.MLP // output_hypernetworks_mlps.i
 	IoUHead      *nn.MLP   // iou_prediction_head
 	numMaskToken int
+	peCache      tokenRowsCache
 }
 
 // NewMaskDecoder builds the decoder's parameters in s (normally "mask_decoder").
@@ -143,6 +144,13 @@ func (d *MaskDecoder) ForwardAll(tp *ag.Tape, imageEmb, imagePE, sparse, dense *
 		panic(fmt.Sprintf("sam.MaskDecoder: image embedding %v for %d prompts of width %d", imageEmb.Shape(), b, dim))
 	}
 	h, w := imageEmb.Dim(2), imageEmb.Dim(3)
+	if !tensor.EqualShape(imagePE.Shape(), []int{1, dim, h, w}) || sparse.Rank() != 3 || sparse.Dim(2) != dim ||
+		dense.Rank() != 4 || (dense.Dim(0) != 1 && dense.Dim(0) != b) || dense.Dim(1) != dim || dense.Dim(2) != h || dense.Dim(3) != w {
+		panic(fmt.Sprintf("sam.MaskDecoder: image PE %v, sparse %v, dense %v for embedding %v", imagePE.Shape(), sparse.Shape(), dense.Shape(), imageEmb.Shape()))
+	}
+	if tp == nil {
+		return d.forwardFast(imageEmb, imagePE, sparse, dense)
+	}
 	out := tp.Concat(0, d.IoUToken.Weight, d.MaskTokens.Weight) // 1+M, C
 	nOut := out.Dim(0)
 	out = tp.Add(tp.Reshape(out, 1, nOut, dim), tensor.New(b, nOut, dim)) // expand to B

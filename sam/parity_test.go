@@ -188,51 +188,57 @@ func TestPromptDecoderParity(t *testing.T) {
 	r0.check("dense_pe", pe, v.get("dense_pe"))
 	r0.log()
 	const origH, origW = 200, 300
-	for _, tc := range tinyCases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := &report{t: t}
-			var points *Points
-			var box, mask *tensor.Tensor
-			if tc.points {
-				orig := v.get(tc.name + "__point_coords_orig")
-				xy := make([]float64, orig.Numel())
-				for i, f := range orig.Data {
-					xy[i] = float64(f)
+	for _, path := range []struct {
+		name string
+		tp   *ag.Tape
+	}{{"fast", nil}, {"tape", ag.NewTape()}} {
+		for _, tc := range tinyCases {
+			t.Run(path.name+"/"+tc.name, func(t *testing.T) {
+				tp := path.tp
+				r := &report{t: t}
+				var points *Points
+				var box, mask *tensor.Tensor
+				if tc.points {
+					orig := v.get(tc.name + "__point_coords_orig")
+					xy := make([]float64, orig.Numel())
+					for i, f := range orig.Data {
+						xy[i] = float64(f)
+					}
+					coords := CoordsTensor(xy, origH, origW, 256)
+					r.check(tc.name+"__point_coords_model", coords, v.get(tc.name+"__point_coords_model"))
+					lab := v.get(tc.name + "__point_labels")
+					labels := make([]int, lab.Numel())
+					for i, l := range lab.Data {
+						labels[i] = int(l)
+					}
+					points = &Points{Coords: coords, Labels: [][]int{labels}}
 				}
-				coords := CoordsTensor(xy, origH, origW, 256)
-				r.check(tc.name+"__point_coords_model", coords, v.get(tc.name+"__point_coords_model"))
-				lab := v.get(tc.name + "__point_labels")
-				labels := make([]int, lab.Numel())
-				for i, l := range lab.Data {
-					labels[i] = int(l)
+				if tc.box {
+					orig := v.get(tc.name + "__box_orig")
+					b := make([]float64, 4)
+					for i, f := range orig.Data {
+						b[i] = float64(f)
+					}
+					box = tensor.FromSlice(ApplyBoxes(b, origH, origW, 256), 1, 4)
+					r.check(tc.name+"__box_model", box, v.get(tc.name+"__box_model"))
 				}
-				points = &Points{Coords: coords, Labels: [][]int{labels}}
-			}
-			if tc.box {
-				orig := v.get(tc.name + "__box_orig")
-				b := make([]float64, 4)
-				for i, f := range orig.Data {
-					b[i] = float64(f)
+				if tc.mask {
+					mask = v.get(tc.name+"__mask_input").Reshape(1, 1, 64, 64)
 				}
-				box = tensor.FromSlice(ApplyBoxes(b, origH, origW, 256), 1, 4)
-				r.check(tc.name+"__box_model", box, v.get(tc.name+"__box_model"))
-			}
-			if tc.mask {
-				mask = v.get(tc.name+"__mask_input").Reshape(1, 1, 64, 64)
-			}
-			sparse, dense := m.Prompt.Forward(nil, points, box, mask)
-			r.check(tc.name+"__sparse_embeddings", sparse, v.get(tc.name+"__sparse_embeddings"))
-			r.check(tc.name+"__dense_embeddings", dense, v.get(tc.name+"__dense_embeddings"))
-			o := m.Decoder.ForwardAll(nil, emb, pe, sparse, dense)
-			r.check(tc.name+"__dec_transformer_queries", o.Queries, v.get(tc.name+"__dec_transformer_queries"))
-			r.check(tc.name+"__dec_transformer_keys", o.Keys, v.get(tc.name+"__dec_transformer_keys"))
-			low, iou := m.Decoder.Forward(nil, emb, pe, sparse, dense, tc.multimask)
-			r.check(tc.name+"__low_res_masks", low, v.get(tc.name+"__low_res_masks"))
-			r.check(tc.name+"__iou_predictions", iou, v.get(tc.name+"__iou_predictions"))
-			logits := PostprocessMasks(nil, low, 256, 171, 256, origH, origW)
-			r.check(tc.name+"__masks_logits_orig_size", logits, v.get(tc.name+"__masks_logits_orig_size"))
-			r.log()
-		})
+				sparse, dense := m.Prompt.Forward(tp, points, box, mask)
+				r.check(tc.name+"__sparse_embeddings", sparse, v.get(tc.name+"__sparse_embeddings"))
+				r.check(tc.name+"__dense_embeddings", dense, v.get(tc.name+"__dense_embeddings"))
+				o := m.Decoder.ForwardAll(tp, emb, pe, sparse, dense)
+				r.check(tc.name+"__dec_transformer_queries", o.Queries, v.get(tc.name+"__dec_transformer_queries"))
+				r.check(tc.name+"__dec_transformer_keys", o.Keys, v.get(tc.name+"__dec_transformer_keys"))
+				low, iou := m.Decoder.Forward(tp, emb, pe, sparse, dense, tc.multimask)
+				r.check(tc.name+"__low_res_masks", low, v.get(tc.name+"__low_res_masks"))
+				r.check(tc.name+"__iou_predictions", iou, v.get(tc.name+"__iou_predictions"))
+				logits := PostprocessMasks(tp, low, 256, 171, 256, origH, origW)
+				r.check(tc.name+"__masks_logits_orig_size", logits, v.get(tc.name+"__masks_logits_orig_size"))
+				r.log()
+			})
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/aisam/aisam/internal/par"
+	"github.com/aisam/aisam/nn"
 	"github.com/aisam/aisam/sam"
 	"github.com/aisam/aisam/tensor"
 )
@@ -35,7 +36,15 @@ func runBenchDecoder(args []string) error {
 		return err
 	}
 	par.SetWorkers(*b.threads)
-	m := sam.New(cfg, 1)
+	// Only the prompt encoder and decoder: the image encoder's weights would dominate
+	// the peak RSS of a benchmark that never runs it.
+	ps := nn.NewParams(1)
+	m := &sam.Model{
+		Prompt:  sam.NewPromptEncoder(ps.Root().Sub("prompt_encoder"), cfg.Prompt),
+		Decoder: sam.NewMaskDecoder(ps.Root().Sub("mask_decoder"), cfg.Decoder),
+		Params:  ps,
+		Config:  cfg,
+	}
 	g := cfg.Prompt.ImageEmbeddingSize
 	emb := tensor.New(1, cfg.Prompt.EmbedDim, g, g)
 	for i := range emb.Data {

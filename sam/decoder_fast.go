@@ -1,0 +1,323 @@
+package sam
+
+import (
+	"math"
+	"sync"
+
+	"github.com/aisam/aisam/gemm"
+	"github.com/aisam/aisam/internal/par"
+	"github.com/aisam/aisam/internal/vec"
+	"github.com/aisam/aisam/nn"
+	"github.com/aisam/aisam/tensor"
+)
+
+// The decoder's inference path. The two-way transformer's cross-attentions between a few
+// tokens (Nt ≈ 7) and the 64x64 image (HW = 4096) are evaluated with the projections on
+// the image side folded into the token side, which the algebra allows exactly:
+//
+//   token→image: softmax_j(q_t·(Wk x_j + bk)) = softmax_j((Wkᵀq_t)·x_j) (q_t·bk is constant
+//   along j), and Σ_j p_tj (Wv y_j + bv) = Wv(Σ_j p_tj y_j) + bv (rows of p sum to 1);
+//   image→token: (Wq x_j + bq)·k_t = x_j·(Wqᵀk_t) + bq·k_t, and the output projection
+//   Wo Σ_t p_jt v_t = Σ_t p_jt (Wo v_t).
+//
+// Per head this replaces the HW×C×C/2 products of the k, v, q and out projections by
+// HW×C×Nt ones, halving the decoder's work; the image-side matrices stay in NHWC rows so
+// that no [B, C, HW] copy is needed between layers. Results equal the recorded path to
+// float32 rounding (checked against the official vectors).
+
+// tokenRowsCache keeps the NHWC transpose of the last dense PE seen (a Predictor passes
+// the same tensor on every call).
+type tokenRowsCache struct {
+	mu  sync.Mutex
+	src *tensor.Tensor
+	t   []float32
+}
+
+func (c *tokenRowsCache) get(pe *tensor.Tensor) []float32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.src != pe {
+		ch, hw := pe.Dim(1), pe.Dim(2)*pe.Dim(3)
+		t := make([]float32, hw*ch)
+		transposeAddTo(t, pe.Data[:ch*hw], nil, ch, hw)
+		c.src, c.t = pe, t
+	}
+	return c.t
+}
+
+// transposeAddTo writes dst [hw, ch] = (a + b)ᵀ for a, b [ch, hw] (b may be nil), in
+// 8x8 tiles so that both sides move a cache line at a time.
+func transposeAddTo(dst, a, b []float32, ch, hw int) {
+	const tb = 8
+	par.For((ch+tb-1)/tb, 4, func(lo, hi int) {
+		for c0 := lo * tb; c0 < min(hi*tb, ch); c0 += tb {
+			c1 := min(c0+tb, ch)
+			for j0 := 0; j0 < hw; j0 += tb {
+				j1 := min(j0+tb, hw)
+				for c := c0; c < c1; c++ {
+					ra := a[c*hw+j0 : c*hw+j1]
+					if b != nil {
+						rb := b[c*hw+j0 : c*hw+j1]
+						for j, v := range ra {
+							dst[(j0+j)*ch+c] = v + rb[j]
+						}
+						continue
+					}
+					for j, v := range ra {
+						dst[(j0+j)*ch+c] = v
+					}
+				}
+			}
+		}
+	})
+}
+
+// decScratch holds one prompt's image-side buffers.
+type decScratch struct {
+	keys, x, tmp []float32 // [HW, C]
+	s            []float32 // scores [heads*Nt, HW] or [HW, heads*Nt]
+}
+
+func (d *MaskDecoder) forwardFast(imageEmb, imagePE, sparse, dense *tensor.Tensor) DecoderOutputs {
+	b, dim := sparse.Dim(0), d.Config.TransformerDim
+	h, w := imageEmb.Dim(2), imageEmb.Dim(3)
+	hw := h * w
+	nt := 1 + d.numMaskToken + sparse.Dim(1)
+	kpe := d.peCache.get(imagePE)
+	outTok := tensor.Concat(0, d.IoUToken.Weight, d.MaskTokens.Weight)
+	hs := tensor.New(b, nt, dim)
+	keysAll := tensor.New(b, hw, dim)
+	up := d.Upscale3.Weight.Dim(1)
+	masks := tensor.New(b, d.numMaskToken, 16*hw)
+	iou := tensor.New(b, d.numMaskToken)
+	sc := &decScratch{
+		x:   make([]float32, hw*dim),
+		tmp: make([]float32, hw*dim),
+		s:   make([]float32, hw*d.Config.Heads*nt),
+	}
+	for bi := range b {
+		emb := imageEmb.Data[(bi%imageEmb.Dim(0))*dim*hw:][:dim*hw]
+		dn := dense.Data[(bi%dense.Dim(0))*dim*hw:][:dim*hw]
+		sc.keys = keysAll.Data[bi*hw*dim : (bi+1)*hw*dim]
+		transposeAddTo(sc.keys, emb, dn, dim, hw)
+		ns := nt - outTok.Dim(0)
+		tokens := outTok
+		if ns > 0 {
+			tokens = tensor.Concat(0, outTok, tensor.FromSlice(sparse.Data[bi*ns*dim:(bi+1)*ns*dim], ns, dim))
+		}
+		q := d.Transformer.forwardFast(tokens.Reshape(1, nt, dim), kpe, hw, sc)
+		copy(hs.Data[bi*nt*dim:], q.Data)
+		// Output upscaling, hypernetworks and IoU head.
+		u := d.upscaleFast(sc.keys, h, w)
+		hyper := tensor.New(d.numMaskToken, up)
+		row := func(i int) *tensor.Tensor { return tensor.FromSlice(q.Data[i*dim:(i+1)*dim], 1, dim) }
+		for i, m := range d.Hypernets {
+			copy(hyper.Data[i*up:], m.Forward(nil, row(1+i)).Data)
+		}
+		gemm.Sgemm(false, true, d.numMaskToken, 16*hw, up, 1, hyper.Data, up, u, up, 0, masks.Data[bi*d.numMaskToken*16*hw:], 16*hw)
+		copy(iou.Data[bi*d.numMaskToken:], d.IoUHead.Forward(nil, row(0)).Data)
+	}
+	return DecoderOutputs{
+		Queries: hs, Keys: keysAll,
+		Masks: masks.Reshape(b, d.numMaskToken, 4*h, 4*w), IoU: iou,
+	}
+}
+
+// forwardFast runs the transformer for one prompt: tokens [Nt, C] (also the query PE),
+// sc.keys [HW, C] (updated in place) with the PE kpe [HW, C]; it returns the final queries.
+func (t *TwoWayTransformer) forwardFast(tokens *tensor.Tensor, kpe []float32, hw int, sc *decScratch) *tensor.Tensor {
+	queries := tokens
+	for _, l := range t.Layers {
+		if l.SkipFirstLayerPE {
+			queries = l.SelfAttn.Forward(nil, queries, queries, queries)
+		} else {
+			q := tensor.Add(queries, tokens)
+			queries = tensor.Add(queries, l.SelfAttn.Forward(nil, q, q, queries))
+		}
+		queries = l.Norm1.Forward(nil, queries)
+		addTo(sc.x, sc.keys, kpe)
+		queries = tensor.Add(queries, tokenToImage(l.CrossTokenToImage, tensor.Add(queries, tokens), sc.x, sc.keys, hw, sc.s))
+		queries = l.Norm2.Forward(nil, queries)
+		mlp := l.Lin2.Forward(nil, tensor.ReLU(l.Lin1.Forward(nil, queries)))
+		queries = l.Norm3.Forward(nil, tensor.Add(queries, mlp))
+		imageToTokenAdd(l.CrossImageToToken, sc.x, tensor.Add(queries, tokens), queries, sc.keys, hw, sc.s)
+		layerNormRows(sc.keys, sc.keys, queries.Dim(2), *l.Norm4)
+	}
+	addTo(sc.x, sc.keys, kpe)
+	queries = tensor.Add(queries, tokenToImage(t.FinalAttnTokenToImage, tensor.Add(queries, tokens), sc.x, sc.keys, hw, sc.s))
+	return t.NormFinalAttn.Forward(nil, queries)
+}
+
+func addTo(dst, a, b []float32) {
+	par.For(len(dst), 1<<15, func(lo, hi int) {
+		d, x, y := dst[lo:hi], a[lo:hi], b[lo:hi]
+		for i := range d {
+			d[i] = x[i] + y[i]
+		}
+	})
+}
+
+// tokenToImage is a.Forward(q=qIn [1, Nt, C], k=x [HW, C], v=y [HW, C]) with the
+// image-side projections folded into the tokens (see the top of this file); s is scratch.
+func tokenToImage(a *nn.Attention, qIn *tensor.Tensor, x, y []float32, hw int, s []float32) *tensor.Tensor {
+	nt, c := qIn.Dim(-2), qIn.Dim(-1)
+	ci := a.QProj.Weight.Dim(0)
+	heads := a.Heads
+	dh := ci / heads
+	scale := float32(1 / math.Sqrt(float64(dh)))
+	q := a.QProj.Forward(nil, qIn) // Nt, ci
+	// qeff[h*Nt+t] = scale · Wk_hᵀ q_h[t]  [heads*Nt, C]
+	qeff := make([]float32, heads*nt*c)
+	for h := range heads {
+		gemm.Sgemm(false, false, nt, c, dh, scale, q.Data[h*dh:], ci, a.KProj.Weight.Data[h*dh*c:], c, 0, qeff[h*nt*c:], c)
+	}
+	sc := s[:heads*nt*hw]
+	gemm.Sgemm(false, true, heads*nt, hw, c, 1, qeff, c, x, c, 0, sc, hw)
+	par.For(heads*nt, 1, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			vec.Softmax(sc[r*hw:(r+1)*hw], sc[r*hw:(r+1)*hw])
+		}
+	})
+	z := make([]float32, heads*nt*c) // z[h*Nt+t] = Σ_j p y_j
+	gemm.Sgemm(false, false, heads*nt, c, hw, 1, sc, hw, y, c, 0, z, c)
+	o := tensor.New(1, nt, ci)
+	for h := range heads {
+		gemm.Sgemm(false, true, nt, dh, c, 1, z[h*nt*c:], c, a.VProj.Weight.Data[h*dh*c:], c, 0, o.Data[h*dh:], ci)
+	}
+	for t := range nt {
+		row := o.Data[t*ci : (t+1)*ci]
+		for i, bv := range a.VProj.Bias.Data {
+			row[i] += bv
+		}
+	}
+	return a.OutProj.Forward(nil, o)
+}
+
+// imageToTokenAdd adds a.Forward(q=x [HW, C], k=kIn [1, Nt, C], v=vIn [1, Nt, C]) to
+// keys [HW, C], with the image-side projections folded into the tokens; s is scratch.
+func imageToTokenAdd(a *nn.Attention, x []float32, kIn, vIn *tensor.Tensor, keys []float32, hw int, s []float32) {
+	nt, c := kIn.Dim(-2), kIn.Dim(-1)
+	ci := a.QProj.Weight.Dim(0)
+	heads := a.Heads
+	dh := ci / heads
+	scale := float32(1 / math.Sqrt(float64(dh)))
+	k := a.KProj.Forward(nil, kIn) // Nt, ci
+	v := a.VProj.Forward(nil, vIn) // Nt, ci
+	g := heads * nt
+	// keff[h*Nt+t] = scale · Wq_hᵀ k_h[t], bias[h*Nt+t] = scale · bq_h·k_h[t].
+	keff := make([]float32, g*c)
+	bias := make([]float32, g)
+	for h := range heads {
+		gemm.Sgemm(false, false, nt, c, dh, scale, k.Data[h*dh:], ci, a.QProj.Weight.Data[h*dh*c:], c, 0, keff[h*nt*c:], c)
+		for t := range nt {
+			var acc float32
+			for e := range dh {
+				acc += a.QProj.Bias.Data[h*dh+e] * k.Data[t*ci+h*dh+e]
+			}
+			bias[h*nt+t] = acc * scale
+		}
+	}
+	// veff[h*Nt+t] = Wo_h v_h[t]  [heads*Nt, C]
+	veff := make([]float32, g*c)
+	for h := range heads {
+		gemm.Sgemm(false, true, nt, c, dh, 1, v.Data[h*dh:], ci, a.OutProj.Weight.Data[h*dh:], ci, 0, veff[h*nt*c:], c)
+	}
+	sc := s[:hw*g]
+	gemm.Sgemm(false, true, hw, g, c, 1, x, c, keff, c, 0, sc, g)
+	par.For(hw, 64, func(lo, hi int) {
+		tmp := make([]float32, g)
+		for j := lo; j < hi; j++ {
+			row := sc[j*g : (j+1)*g]
+			for i := range row {
+				row[i] += bias[i]
+			}
+			softmaxGroups(row, nt, tmp)
+		}
+	})
+	// keys += p·veff + bo
+	gemm.Sgemm(false, false, hw, c, g, 1, sc, g, veff, c, 1, keys, c)
+	bo := a.OutProj.Bias.Data
+	par.For(hw, 64, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			row := keys[j*c : (j+1)*c]
+			for i := range row {
+				row[i] += bo[i]
+			}
+		}
+	})
+}
+
+// softmaxGroups applies a softmax to each consecutive group of n values of row (tmp has
+// len(row)). The exponentials of the whole row are taken against the row maximum in one
+// vector pass; a group whose maximum is so far below it that its values could lose
+// precision to underflow is redone against its own maximum.
+func softmaxGroups(row []float32, n int, tmp []float32) {
+	m := vec.Max(row)
+	copy(tmp, row)
+	vec.ExpSubSum(row, row, m)
+	for g0 := 0; g0 < len(row); g0 += n {
+		grp := row[g0 : g0+n]
+		if gm := vec.Max(tmp[g0 : g0+n]); gm < m-60 {
+			vec.ExpSubSum(grp, tmp[g0:g0+n], gm)
+		}
+		var s float32
+		for _, v := range grp {
+			s += v
+		}
+		inv := 1 / s
+		for i := range grp {
+			grp[i] *= inv
+		}
+	}
+}
+
+// upscaleFast is output_upscaling on keys [HW, C] (NHWC rows of the h x w grid): both
+// 2x2 stride-2 transposed convolutions are products with the weights viewed as
+// [in, out*4], whose rows are scattered to the 2x finer grid with bias, LayerNorm2d and
+// GELU applied per pixel. It returns [16HW, C/8], NHWC of the 4h x 4w grid.
+func (d *MaskDecoder) upscaleFast(keys []float32, h, w int) []float32 {
+	c := d.Config.TransformerDim
+	o1 := d.Upscale0.Weight.Dim(1)
+	o2 := d.Upscale3.Weight.Dim(1)
+	hw := h * w
+	y1 := make([]float32, hw*o1*4)
+	gemm.Sgemm(false, false, hw, o1*4, c, 1, keys, c, d.Upscale0.Weight.Data, o1*4, 0, y1, o1*4)
+	u1 := make([]float32, 4*hw*o1)
+	b1 := d.Upscale0.Bias.Data
+	ln := d.Upscale1.LayerNorm
+	par.For(hw, 16, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			y, x := j/w, j%w
+			src := y1[j*o1*4 : (j+1)*o1*4]
+			for ab := range 4 {
+				a, b := ab/2, ab%2
+				dst := u1[((2*y+a)*2*w+2*x+b)*o1:][:o1]
+				for o := range dst {
+					dst[o] = src[o*4+ab] + b1[o]
+				}
+				vec.LayerNorm(dst, dst, ln.Weight.Data, ln.Bias.Data, ln.Eps)
+				vec.GELU(dst, dst)
+			}
+		}
+	})
+	y2 := make([]float32, 4*hw*o2*4)
+	gemm.Sgemm(false, false, 4*hw, o2*4, o1, 1, u1, o1, d.Upscale3.Weight.Data, o2*4, 0, y2, o2*4)
+	u2 := make([]float32, 16*hw*o2)
+	b2 := d.Upscale3.Bias.Data
+	w2 := 2 * w
+	par.For(4*hw, 64, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			y, x := j/w2, j%w2
+			src := y2[j*o2*4 : (j+1)*o2*4]
+			for ab := range 4 {
+				a, b := ab/2, ab%2
+				dst := u2[((2*y+a)*2*w2+2*x+b)*o2:][:o2]
+				for o := range dst {
+					dst[o] = src[o*4+ab] + b2[o]
+				}
+				vec.GELU(dst, dst)
+			}
+		}
+	})
+	return u2
+}
