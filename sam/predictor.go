@@ -8,8 +8,6 @@ import (
 	"image/color"
 	"sync"
 
-	"golang.org/x/image/draw"
-
 	"github.com/aisam/aisam/tensor"
 )
 
@@ -69,29 +67,6 @@ func (im RGB) validate() error {
 	return nil
 }
 
-// resizeLongestSide resizes im so that its longest side is longSide (new size by
-// PreprocessShape).
-//
-// TODO(pilresize): placeholder with x/image/draw's bilinear; it is replaced by the exact
-// PIL bilinear resize (fixed point, two passes, antialiasing) in sam/pilresize.go.
-func resizeLongestSide(im RGB, longSide int) RGB {
-	nh, nw := PreprocessShape(im.H, im.W, longSide)
-	if nh == im.H && nw == im.W {
-		return im
-	}
-	src := image.NewRGBA(image.Rect(0, 0, im.W, im.H))
-	for i := 0; i < im.H*im.W; i++ {
-		src.Pix[4*i], src.Pix[4*i+1], src.Pix[4*i+2], src.Pix[4*i+3] = im.Pix[3*i], im.Pix[3*i+1], im.Pix[3*i+2], 255
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, nw, nh))
-	draw.BiLinear.Scale(dst, dst.Bounds(), src, src.Bounds(), draw.Src, nil)
-	out := RGB{H: nh, W: nw, Pix: make([]uint8, nh*nw*3)}
-	for i := 0; i < nh*nw; i++ {
-		out.Pix[3*i], out.Pix[3*i+1], out.Pix[3*i+2] = dst.Pix[4*i], dst.Pix[4*i+1], dst.Pix[4*i+2]
-	}
-	return out
-}
-
 // Preprocess normalises a resized RGB image with PixelMean/PixelStd and zero-pads it
 // bottom/right to size x size: the encoder input [1, 3, size, size].
 func Preprocess(im RGB, size int) (*tensor.Tensor, error) {
@@ -121,7 +96,7 @@ func (p *Predictor) SetImage(ctx context.Context, im RGB) error {
 		return err
 	}
 	size := p.Model.Config.Encoder.ImgSize
-	r := resizeLongestSide(im, size)
+	r := ResizeLongestSide(im, size)
 	x, err := Preprocess(r, size)
 	if err != nil {
 		return err
@@ -258,7 +233,7 @@ func (p *Predictor) Predict(pr Prompt) (res *Prediction, err error) {
 			}
 			xy = append(xy, pt[0], pt[1])
 		}
-		points = &Points{Coords: CoordsTensor(xy, st.origH, st.origW, c.Encoder.ImgSize), Labels: [][]int{append([]int(nil), pr.Labels...)}}
+		points = &Points{Coords: tensor.FromSlice(ScaleCoords(xy, st.origH, st.origW, st.inputH, st.inputW), 1, len(xy)/2, 2), Labels: [][]int{append([]int(nil), pr.Labels...)}}
 	}
 	var box *tensor.Tensor
 	if pr.Box != nil {
@@ -267,7 +242,7 @@ func (p *Predictor) Predict(pr Prompt) (res *Prediction, err error) {
 				return nil, fmt.Errorf("sam: box %v is not finite", *pr.Box)
 			}
 		}
-		box = tensor.FromSlice(ApplyBoxes(pr.Box[:], st.origH, st.origW, c.Encoder.ImgSize), 1, 4)
+		box = tensor.FromSlice(ScaleCoords(pr.Box[:], st.origH, st.origW, st.inputH, st.inputW), 1, 4)
 	}
 	var mask *tensor.Tensor
 	if pr.MaskInput != nil {

@@ -1,0 +1,86 @@
+package sam
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/aisam/aisam/internal/testref"
+)
+
+// TestSetImageFromRawImage runs the whole preprocessing (exact PIL resize, normalise, pad)
+// from the raw uint8 image and compares the encoder input and the embedding with the
+// official vectors.
+func TestSetImageFromRawImage(t *testing.T) {
+	dir := testref.Dir(t, "vectors/sam-tiny")
+	v := tinyVectors(t)
+	src := readU8(t, filepath.Join(dir, "image_uint8_HWC.npy"), 200, 300, 3)
+	im := RGB{H: 200, W: 300, Pix: src}
+	x, err := Preprocess(ResizeLongestSide(im, 256), 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := v.get("encoder_input_1x3xSxS")
+	for i, w := range want.Data {
+		if d := math.Abs(float64(x.Data[i] - w)); d > 1e-6 {
+			t.Fatalf("encoder input %d: %g, want %g", i, x.Data[i], w)
+		}
+	}
+	m := loadTiny(t)
+	p := NewPredictor(m)
+	if err := p.SetImage(context.Background(), im); err != nil {
+		t.Fatal(err)
+	}
+	if e := compare("image_embedding", p.Embedding(), v.get("image_embedding"), parityTol); e.bad != 0 {
+		t.Fatalf("embedding: %d of %d values off (max abs %g)", e.bad, e.n, e.maxAbs)
+	}
+	// The box prompt goes through the per-axis coordinate transform.
+	res, err := p.Predict(Prompt{Box: &[4]float64{60, 45, 150, 135}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := compare("box_only logits", res.Logits.Reshape(1, 1, 200, 300), v.get("box_only__masks_logits_orig_size"), parityTol); e.bad != 0 {
+		t.Fatalf("box logits: %d of %d values off (max abs %g)", e.bad, e.n, e.maxAbs)
+	}
+}
+
+func TestScaleCoordsPerAxis(t *testing.T) {
+	// 200x300 -> 171x256: x by 256/300, y by 171/200 (not one common factor).
+	got := ScaleCoords([]float64{105, 90, 300, 200}, 200, 300, 171, 256)
+	want := []float32{float32(105 * 256.0 / 300), float32(90 * 171.0 / 200), 256, 171}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("coord %d: %g, want %g", i, got[i], want[i])
+		}
+	}
+	v := tinyVectors(t)
+	ref := v.get("points2_box_mask__point_coords_model")
+	g := ScaleCoords([]float64{105, 90, 216, 90}, 200, 300, 171, 256)
+	for i, w := range ref.Data {
+		if g[i] != w {
+			t.Fatalf("point coord %d: %g, want %g (official)", i, g[i], w)
+		}
+	}
+}
+
+func TestPreprocessMedSAM(t *testing.T) {
+	im := RGB{H: 3, W: 5, Pix: make([]uint8, 45)}
+	for i := range im.Pix {
+		im.Pix[i] = uint8(50 + i)
+	}
+	x, err := PreprocessMedSAM(im, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := float32(1), float32(0)
+	for _, v := range x.Data {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if lo != 0 || hi != 1 || x.Dim(2) != 8 || x.Dim(3) != 8 {
+		t.Fatalf("MedSAM input %v in [%g, %g], want 8x8 in [0, 1]", x.Shape(), lo, hi)
+	}
+	if _, err := PreprocessMedSAM(RGB{H: 2, W: 2, Pix: make([]uint8, 3)}, 8); err == nil {
+		t.Fatal("short image accepted")
+	}
+}
