@@ -83,6 +83,14 @@ var storageTypes = map[string]DType{
 	"UntypedStorage":  Uint8,
 }
 
+// torchDTypes maps torch dtype names (as pickled: GLOBAL torch.float16) to element types.
+var torchDTypes = map[string]DType{
+	"float32": Float32, "float": Float32, "float64": Float64, "double": Float64,
+	"float16": Float16, "half": Float16, "bfloat16": BFloat16,
+	"int64": Int64, "long": Int64, "int32": Int32, "int": Int32, "int16": Int16, "short": Int16,
+	"int8": Int8, "uint8": Uint8, "bool": Bool,
+}
+
 // Storage is one of the checkpoint's flat typed buffers.
 type Storage struct {
 	Key   string
@@ -345,6 +353,29 @@ func hookTensors(d *pickle.Decoder) {
 		switch g.String() {
 		case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor":
 			t, err := rebuildTensor(args)
+			return t, err == nil, err
+		case "torch._utils._rebuild_tensor_v3":
+			// (storage, offset, size, stride, requires_grad, hooks, dtype[, metadata]) over
+			// an untyped (byte) storage: view the bytes as dtype.
+			if len(args) < 7 {
+				return nil, false, errf("%s with %d arguments", g, len(args))
+			}
+			s, ok1 := args[0].(*Storage)
+			dg, ok2 := args[6].(pickle.Global)
+			dt := torchDTypes[dg.Name]
+			if !ok1 || !ok2 || dg.Module != "torch" || dt == "" {
+				return nil, false, errf("%s of %T with dtype %v", g, args[0], args[6])
+			}
+			if s.DType != dt {
+				if s.DType.Size() != 1 || s.Numel%int64(dt.Size()) != 0 {
+					return nil, false, errf("%s: %s storage %q cannot be viewed as %s", g, s.DType, s.Key, dt)
+				}
+				v := *s
+				v.DType, v.Numel = dt, s.Numel/int64(dt.Size())
+				s = &v
+			}
+			a := append(pickle.Tuple{s}, args[1:4]...)
+			t, err := rebuildTensor(a)
 			return t, err == nil, err
 		case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
 			if len(args) < 1 {

@@ -474,3 +474,28 @@ func TestHostileStorageCounts(t *testing.T) {
 		t.Errorf("honest file: %v %v", x, err)
 	}
 }
+
+// TestRebuildTensorV3: torch 2.x pickles some tensors over an untyped byte storage with
+// the dtype as an argument; the bytes are viewed as that dtype.
+func TestRebuildTensorV3(t *testing.T) {
+	pkl := "\x80\x02}(X\x01\x00\x00\x00hctorch._utils\n_rebuild_tensor_v3\n((X\x07\x00\x00\x00storagectorch\nUntypedStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x08tQK\x01(K\x03tK\x01\x85\x89)ctorch\nfloat16\ntRu."
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.CreateHeader(&zip.FileHeader{Name: "x/data.pkl", Method: zip.Store})
+	w.Write([]byte(pkl))
+	w, _ = zw.CreateHeader(&zip.FileHeader{Name: "x/data/0", Method: zip.Store})
+	w.Write([]byte{0xff, 0xff, 0x00, 0x3c, 0x00, 0xb8, 0xff, 0x7b}) // ?, 1.0, -0.5, 65504
+	zw.Close()
+	f, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := f.StateDict()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := sd[0].Tensor.Float32()
+	if err != nil || fmt.Sprint(x.Data) != "[1 -0.5 65504]" || sd[0].Tensor.DType() != Float16 {
+		t.Errorf("got %v %v", x, err)
+	}
+}
