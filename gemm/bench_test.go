@@ -76,3 +76,15 @@ func BenchmarkTransB(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTiny measures per-call overhead on the small products of windowed attention.
+func BenchmarkTiny(b *testing.B) {
+	defer par.SetWorkers(par.SetWorkers(1))
+	m, k, n := 14, 64, 14
+	a, bb, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+	b.ReportAllocs()
+	for b.Loop() {
+		Sgemm(false, true, m, n, k, 1, a, k, bb, k, 0, c, n)
+	}
+	b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}

@@ -19,16 +19,25 @@ func packA(dst []float32, transA bool, a []float32, lda, i0, rows, p0, kc, mr in
 			}
 			continue
 		}
+		// op(A)[i][p] = a[i*lda+p]: gather one k step from each row, write it whole.
+		var src [maxMR][]float32
 		for r := range nr {
-			src := a[(i0+r0+r)*lda+p0 : (i0+r0+r)*lda+p0+kc]
-			for p, v := range src {
-				panel[p*mr+r] = v
-			}
+			src[r] = a[(i0+r0+r)*lda+p0 : (i0+r0+r)*lda+p0+kc]
 		}
-		for r := nr; r < mr; r++ {
-			for p := range kc {
-				panel[p*mr+r] = 0
+		if nr == mr && mr == 6 {
+			s0, s1, s2, s3, s4, s5 := src[0], src[1][:len(src[0])], src[2][:len(src[0])], src[3][:len(src[0])], src[4][:len(src[0])], src[5][:len(src[0])]
+			for p := range s0 {
+				d := panel[p*6 : p*6+6 : p*6+6]
+				d[0], d[1], d[2], d[3], d[4], d[5] = s0[p], s1[p], s2[p], s3[p], s4[p], s5[p]
 			}
+			continue
+		}
+		for p := range kc {
+			d := panel[p*mr : p*mr+mr]
+			for r := range nr {
+				d[r] = src[r][p]
+			}
+			clear(d[nr:])
 		}
 	}
 }
