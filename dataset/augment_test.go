@@ -255,6 +255,15 @@ func TestResizeNearestExactFixture(t *testing.T) {
 		if !legacyDiffers {
 			t.Errorf("%s: legacy nearest equals nearest-exact on every slice", name)
 		}
+		vol := &Volume{D: d, H: 64, W: 64, Label: make([]int32, len(h64))}
+		for i, x := range h64 {
+			vol.Label[i] = int32(x)
+		}
+		for i, x := range vol.ResizeLabels(32, 32) {
+			if int64(x) != l32[i] {
+				t.Fatalf("%s: Volume.ResizeLabels differs at %d", name, i)
+			}
+		}
 	}
 }
 

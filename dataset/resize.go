@@ -95,3 +95,15 @@ func (s *Slice) Clone() *Slice {
 	}
 	return &c
 }
+
+// ResizeLabels returns the volume's labels resized slice by slice to [oh, ow] with
+// nearest-exact, the grid AI-SAM evaluates on (512 → 256 keeps the odd rows and
+// columns). The slice count is kept.
+func (v *Volume) ResizeLabels(oh, ow int) []int32 {
+	out := make([]int32, 0, v.D*oh*ow)
+	n := v.H * v.W
+	for z := range v.D {
+		out = append(out, ResizeNearestExact(v.Label[z*n:(z+1)*n], v.H, v.W, oh, ow)...)
+	}
+	return out
+}

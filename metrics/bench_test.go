@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aisam/aisam/dataset"
 	"github.com/aisam/aisam/internal/par"
 )
 
@@ -53,9 +54,8 @@ func ellipsoidCase() (pred, gt []uint8, shape []int) {
 // for a shared CPU); run with -cpu 1,2 to see the scaling.
 func BenchmarkHD95Volume(b *testing.B) {
 	pred, gt, shape := ellipsoidCase()
-	old := par.SetWorkers(0)
+	old := par.SetWorkers(runtime.GOMAXPROCS(0)) // follow -cpu
 	defer par.SetWorkers(old)
-	par.SetWorkers(max(1, b.N*0+runtimeProcs()))
 	b.ResetTimer()
 	c0 := cpuTime()
 	for range b.N {
@@ -67,4 +67,36 @@ func BenchmarkHD95Volume(b *testing.B) {
 	b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/op")
 }
 
-func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
+// BenchmarkEvaluateSynapseCase scores the 8 organ classes of a synthetic 512x512x100
+// CT case (the size of a real Synapse test volume) against a prediction shifted by
+// (1, 3, -2) voxels, with the Synapse spacing.
+func BenchmarkEvaluateSynapseCase(b *testing.B) {
+	g, err := dataset.NewSynthetic(dataset.SyntheticOptions{H: 512, W: 512, Depth: 100, Cases: 1, Seed: 4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := g.Case(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pred := make([]int32, len(v.Label))
+	for z := range v.D {
+		for y := range v.H {
+			for x := range v.W {
+				sz, sy, sx := z-1, y-3, x+2
+				if sz >= 0 && sy >= 0 && sx < v.W {
+					pred[(z*v.H+y)*v.W+x] = v.Label[(sz*v.H+sy)*v.W+sx]
+				}
+			}
+		}
+	}
+	classes := []int{1, 2, 3, 4, 5, 6, 7, 8}
+	b.ResetTimer()
+	c0 := cpuTime()
+	for range b.N {
+		if _, err := EvaluateCase(pred, v.Label, v.Shape(), classes, CaseOptions{Options: Options{Spacing: v.Spacing[:]}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/op")
+}
