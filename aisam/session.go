@@ -58,9 +58,11 @@ type Options struct {
 	// PointMode is SoftPoints (default: generalized points, as the official soft
 	// forward) or ArgmaxPoints (each heatmap's maximum as an ordinary SAM point).
 	PointMode PointMode
-	// LocalPoints makes a user point prompt only its own class. By default a positive
-	// point of class i is also a negative point for every other class, as in AI-SAM.
-	LocalPoints bool
+	// LocalEdits confines every edit of class i to class i's own prompt, so that an edit
+	// reruns one mask-decoder pass. By default, as in AI-SAM, class i's points (user
+	// clicks and its generated points, moved, removed or box-gated) are also negative
+	// points in every other class's prompt, so most edits re-decode every class.
+	LocalEdits bool
 	// Threshold is the presence threshold on the classifier's sigmoid (0 means 0.5).
 	Threshold float64
 }
@@ -148,6 +150,7 @@ type Session struct {
 	boxKey []string         // per class: the gating box attn/loc were computed for
 	attn   []*tensor.Tensor // per class [P, hw] soft heatmaps after the box
 	loc    []*tensor.Tensor // per class [P, D] points under PointMode
+	base   []*tensor.Tensor // per class [1, P, D] unedited points (no box): LocalEdits' negatives
 	sparse []*tensor.Tensor // per class: the prompt last decoded
 	low    []*tensor.Tensor // per class [1, 1, 4h, 4w]
 	full   []*tensor.Tensor // per class [H, W]
@@ -225,6 +228,7 @@ func (m *Model) NewSessionFromEmbedding(ctx context.Context, emb *tensor.Tensor,
 	s.boxKey = make([]string, c)
 	s.attn = make([]*tensor.Tensor, c)
 	s.loc = make([]*tensor.Tensor, c)
+	s.base = make([]*tensor.Tensor, c)
 	s.sparse = make([]*tensor.Tensor, c)
 	s.low = make([]*tensor.Tensor, c)
 	s.full = make([]*tensor.Tensor, c)
@@ -542,6 +546,15 @@ func (s *Session) update() {
 		s.attn[i] = pts.Attn.Reshape(p, hw)
 		s.loc[i] = pts.Loc.Reshape(p, d)
 		s.boxKey[i] = key
+		if key == "" {
+			s.base[i] = pts.Loc.Reshape(1, p, d)
+		}
+	}
+	for i := 0; i < c && s.opts.LocalEdits; i++ {
+		if s.base[i] == nil {
+			lg := tensor.Slice(s.logits, 0, i, i+1).Reshape(1, 1, p, hw)
+			s.base[i] = m.AutoPrompt.Locate(nil, lg, m.DensePE(), s.emb, s.opts.PointMode, nil).Loc.Reshape(1, p, d)
+		}
 	}
 	// 2. Each class's point tokens (without label embedding).
 	own := make([]*tensor.Tensor, c)
@@ -569,7 +582,11 @@ func (s *Session) update() {
 	for i := 0; i < c; i++ {
 		parts := []*tensor.Tensor{tensor.Add(own[i], pos)}
 		for j := 0; j < c; j++ {
-			if j != i {
+			switch {
+			case j == i:
+			case s.opts.LocalEdits:
+				parts = append(parts, tensor.Add(s.base[j], neg))
+			default:
 				parts = append(parts, tensor.Add(own[j], neg))
 			}
 		}
@@ -699,7 +716,7 @@ func (s *Session) classUserPoints(c int) []PromptPoint {
 			add(p, 0)
 		}
 	}
-	if !s.opts.LocalPoints {
+	if !s.opts.LocalEdits {
 		others := make([]UserPoint, 0, len(s.st.points))
 		for _, p := range s.st.points {
 			if p.Class != c && p.Positive {

@@ -205,6 +205,32 @@ func TestSessionEdits(t *testing.T) {
 	}
 }
 
+// TestSessionLocalEdits checks that with LocalEdits every edit decodes one class and
+// that, before any edit, the result is the default one.
+func TestSessionLocalEdits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	m := refModel(t)
+	s := refSession(t, m, Options{LocalEdits: true})
+	want := refTensor(t, refFile(t, "run2_aisam.npz"), "out/auto/masks")
+	checkLowRes(t, s.Result(), want)
+	for name, f := range map[string]func() (*Result, error){
+		"move":     func() (*Result, error) { return s.MovePoint(1, 2, 300, 200) },
+		"remove":   func() (*Result, error) { return s.RemoveGeneratedPoint(2, 0) },
+		"positive": func() (*Result, error) { return s.AddPoint(0, 10, 10, true) },
+		"gate":     func() (*Result, error) { return s.SetBox(2, Box{X0: 100, Y0: 100, X1: 600, Y1: 700}) },
+	} {
+		r, err := f()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Timing.Decoded != 1 {
+			t.Errorf("%s: decoded %d classes, want 1", name, r.Timing.Decoded)
+		}
+	}
+}
+
 // TestPreprocess checks the encoder input and the coordinate mapping.
 func TestPreprocess(t *testing.T) {
 	cfg := refConfig()

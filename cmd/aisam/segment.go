@@ -62,7 +62,7 @@ func runSegment(stdout io.Writer, args []string) error {
 	fs.Var(&a.present, "present", "force a class present (repeatable)")
 	fs.Var(&a.absent, "absent", "force a class absent (repeatable)")
 	fs.StringVar(&a.pointMode, "point-mode", "soft", "soft (generalized points, as trained) or argmax (each heatmap's maximum)")
-	fs.BoolVar(&a.local, "local-points", false, "a click prompts only its own class (default: a positive click is negative for the others, as AI-SAM)")
+	fs.BoolVar(&a.local, "local-edits", false, "prompts of one class do not enter the others' (default, as AI-SAM: a class's points are negatives for every other class)")
 	fs.StringVar(&a.out, "out", "", "output directory")
 	fs.IntVar(&a.threads, "threads", 0, "worker threads (0: all cores)")
 	fs.Usage = func() {
@@ -108,7 +108,7 @@ flags:`)
 			names = append(names, n)
 		}
 	}
-	opts := aisam.Options{LocalPoints: a.local}
+	opts := aisam.Options{LocalEdits: a.local}
 	switch a.pointMode {
 	case "soft":
 	case "argmax":
