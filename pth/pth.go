@@ -294,8 +294,8 @@ func (f *File) openZip() error {
 }
 
 // readMember reads a small zip member whole.
-func readMember(zf *zip.File, max uint64) ([]byte, error) {
-	if zf.UncompressedSize64 > max {
+func readMember(zf *zip.File, limit uint64) ([]byte, error) {
+	if zf.UncompressedSize64 > limit {
 		return nil, errf("%s is %d bytes", zf.Name, zf.UncompressedSize64)
 	}
 	rc, err := zf.Open()
@@ -303,7 +303,7 @@ func readMember(zf *zip.File, max uint64) ([]byte, error) {
 		return nil, errf("%s: %v", zf.Name, err)
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, int64(max)))
+	b, err := io.ReadAll(io.LimitReader(rc, int64(limit)))
 	if err != nil {
 		return nil, errf("%s: %v", zf.Name, err)
 	}
@@ -875,7 +875,8 @@ type Entry struct {
 // StateDict flattens the checkpoint into named tensors in file order. A top-level dict
 // holding the weights under "state_dict" or "model" (as training scripts save
 // {"model": sd, "epoch": n}) is descended into; nested dicts are joined with dots;
-// values that are not tensors (epochs, metadata, config) are skipped.
+// a pickled nn.Module (torch.save(model)) yields its state_dict names; values that are
+// not tensors (epochs, metadata, config) are skipped.
 func (f *File) StateDict() ([]Entry, error) {
 	root := f.Root
 	for range 4 {
@@ -886,7 +887,7 @@ func (f *File) StateDict() ([]Entry, error) {
 		next := any(nil)
 		for _, k := range []string{"state_dict", "model"} {
 			if v, ok := d.Get(k); ok {
-				if _, isDict := v.(*pickle.Dict); isDict {
+				if _, isDict := v.(*pickle.Dict); isDict || isModule(v) {
 					next = v
 					break
 				}
@@ -939,6 +940,61 @@ func (f *File) StateDict() ([]Entry, error) {
 			if g, ok := x.Callable.(pickle.Global); ok && strings.HasPrefix(g.Module, "torch") && strings.Contains(g.Name, "rebuild") {
 				return errf("%q is an unsupported tensor kind (%s)", prefix, g)
 			}
+			// A whole nn.Module (torch.save(model)): its __dict__ holds _parameters,
+			// _buffers and _modules, flattened in state_dict order.
+			st, ok := x.State.(*pickle.Dict)
+			if !ok {
+				return nil
+			}
+			params, ok := st.Get("_parameters")
+			if !ok {
+				return nil
+			}
+			join := func(k string) string {
+				if prefix == "" {
+					return k
+				}
+				return prefix + "." + k
+			}
+			skip := map[string]bool{}
+			if np, ok := st.Get("_non_persistent_buffers_set"); ok {
+				if l, ok := np.(*pickle.List); ok {
+					for _, it := range l.Items {
+						if s, ok := it.(string); ok {
+							skip[s] = true
+						}
+					}
+				}
+			}
+			bufs, _ := st.Get("_buffers")
+			for _, group := range []any{params, bufs} {
+				d, ok := group.(*pickle.Dict)
+				if !ok {
+					continue
+				}
+				for i, k := range d.Keys {
+					ks, ok := k.(string)
+					if !ok || skip[ks] && group == bufs {
+						continue
+					}
+					if t, ok := d.Values[i].(*Tensor); ok {
+						if err := walk(t, join(ks), depth+1); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			if mods, ok := st.Get("_modules"); ok {
+				if d, ok := mods.(*pickle.Dict); ok {
+					for i, k := range d.Keys {
+						if ks, ok := k.(string); ok {
+							if err := walk(d.Values[i], join(ks), depth+1); err != nil {
+								return err
+							}
+						}
+					}
+				}
+			}
 		}
 		return nil
 	}
@@ -949,6 +1005,20 @@ func (f *File) StateDict() ([]Entry, error) {
 		return nil, errf("no tensors found in the checkpoint")
 	}
 	return out, nil
+}
+
+// isModule reports whether v is a pickled nn.Module (an object whose state has _parameters).
+func isModule(v any) bool {
+	o, ok := v.(*pickle.Object)
+	if !ok {
+		return false
+	}
+	st, ok := o.State.(*pickle.Dict)
+	if !ok {
+		return false
+	}
+	_, ok = st.Get("_parameters")
+	return ok
 }
 
 // Metadata returns the state dict's _metadata attribute (module versions), if present.

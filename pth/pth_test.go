@@ -499,3 +499,31 @@ func TestRebuildTensorV3(t *testing.T) {
 		t.Errorf("got %v %v", x, err)
 	}
 }
+
+// TestPickledModule reads testdata/module.pth, a torch.save(model)-style file made by
+// testdata/make_module_pth.py with CPython's pickle (stand-in torch globals, the same
+// opcodes torch emits: NEWOBJ + BUILD of the module __dict__, _rebuild_parameter).
+func TestPickledModule(t *testing.T) {
+	f, err := Open(filepath.Join("testdata", "module.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sd, err := f.StateDict()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range sd {
+		x, err := e.Tensor.Float32()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s%v=%v", e.Name, x.Shape(), x.Data))
+	}
+	// state_dict order: own parameters, own persistent buffers, then children.
+	want := "scale[1]=[9] running[2]=[7 8] fc.weight[2 3]=[1 2 3 4 5 6] fc.bias[2]=[0.5 -0.5]"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+}
