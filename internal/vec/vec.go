@@ -318,3 +318,30 @@ func Blend(dst, a, b []float32, wa, wb float32) {
 	}
 	blendGo(dst[n:], a[n:], b[n:], wa, wb)
 }
+
+func biasGeluGo(dst, src, bias []float32) {
+	for i, v := range src {
+		dst[i] = gelu32(v + bias[i])
+	}
+}
+
+// BiasGELU sets dst[i] = GELU(src[i] + bias[i]): a linear layer's bias and activation in
+// one pass over its output row. dst may alias src; len(bias) must be >= len(src).
+func BiasGELU(dst, src, bias []float32) {
+	dst, bias = dst[:len(src)], bias[:len(src)]
+	if !useAVX2 {
+		biasGeluGo(dst, src, bias)
+		return
+	}
+	n := len(src) &^ 7
+	if n > 0 {
+		biasGeluAVX2(dst[:n], src[:n], bias[:n])
+	}
+	if n < len(src) {
+		var buf, bb [8]float32
+		copy(buf[:], src[n:])
+		copy(bb[:], bias[n:])
+		biasGeluAVX2(buf[:], buf[:], bb[:])
+		copy(dst[n:], buf[:])
+	}
+}

@@ -21,6 +21,9 @@ func scaleAVX2(x []float32, s float32)
 func geluAVX2(dst, src []float32)
 
 //go:noescape
+func biasGeluAVX2(dst, src, bias []float32)
+
+//go:noescape
 func sumAVX2(x []float32) float64
 
 //go:noescape

@@ -8,6 +8,7 @@ func maxAVX2(x []float32) float32                          { panic("unreachable"
 func expSubSumAVX2(dst, src []float32, m float32) float64  { panic("unreachable") }
 func scaleAVX2(x []float32, s float32)                     { panic("unreachable") }
 func geluAVX2(dst, src []float32)                          { panic("unreachable") }
+func biasGeluAVX2(dst, src, bias []float32)                { panic("unreachable") }
 func sumAVX2(x []float32) float64                          { panic("unreachable") }
 func sumSqDevAVX2(x []float32, mhi, mlo float32) float64   { panic("unreachable") }
 func blendAVX2(dst, a, b []float32, wa, wb float32)        { panic("unreachable") }

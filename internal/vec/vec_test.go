@@ -207,6 +207,16 @@ func TestAssemblyMatchesGo(t *testing.T) {
 				t.Fatalf("gelu n=%d [%d] (x=%v): asm %v, go %v", n, i, x[i], a[i], g[i])
 			}
 		}
+		bias := make([]float32, n)
+		for i := range bias {
+			bias[i] = float32(rng.NormFloat64())
+		}
+		biasGeluAVX2(a, x, bias)
+		for i := range a {
+			if want := gelu32(x[i] + bias[i]); ulps(a[i], want) > 1 {
+				t.Fatalf("biasGelu n=%d [%d]: asm %v, go %v", n, i, a[i], want)
+			}
+		}
 		sa := expSubSumAVX2(a, x, 3)
 		sg := expSubSumGo(g, x, 3)
 		for i := range a {
@@ -259,4 +269,24 @@ func TestAssemblyMatchesGo(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestBiasGELU(t *testing.T) {
+	withPaths(t, func(t *testing.T) {
+		for _, n := range []int{1, 8, 13, 3072} {
+			x, b := make([]float32, n), make([]float32, n)
+			for i := range x {
+				x[i] = float32(i%17)*0.37 - 3
+				b[i] = float32(i%5)*0.2 - 0.4
+			}
+			got := make([]float32, n)
+			BiasGELU(got, x, b)
+			for i := range x {
+				want := geluRef(float64(x[i] + b[i]))
+				if math.Abs(float64(got[i])-want) > 2e-7*math.Max(1, math.Abs(want)) {
+					t.Fatalf("n=%d: BiasGELU[%d] = %v, want %v", n, i, got[i], want)
+				}
+			}
+		}
+	})
 }
