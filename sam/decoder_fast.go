@@ -222,20 +222,57 @@ func imageToTokenAdd(a *nn.Attention, x []float32, kIn, vIn *tensor.Tensor, keys
 	for h := range heads {
 		gemm.Sgemm(false, true, nt, c, dh, 1, v.Data[h*dh:], ci, a.OutProj.Weight.Data[h*dh:], ci, 0, veff[h*nt*c:], c)
 	}
-	sc := s[:hw*g]
-	gemm.Sgemm(false, true, hw, g, c, 1, x, c, keff, c, 0, sc, g)
-	par.For(hw, 64, func(lo, hi int) {
-		tmp := make([]float32, g)
-		for j := lo; j < hi; j++ {
-			row := sc[j*g : (j+1)*g]
-			for i := range row {
-				row[i] += bias[i]
+	// Scores transposed, sᵀ [heads*Nt, HW] = keff·xᵀ: the GEMM then packs x with its
+	// transposing copy, and the per-pixel softmax over each head's Nt tokens runs down
+	// the columns, a chunk of pixels at a time.
+	st := s[:g*hw]
+	gemm.Sgemm(false, true, g, hw, c, 1, keff, c, x, c, 0, st, hw)
+	const chunk = 256
+	par.For((hw+chunk-1)/chunk, 1, func(lo, hi int) {
+		var m, sum [chunk]float32
+		for j0 := lo * chunk; j0 < min(hi*chunk, hw); j0 += chunk {
+			n := min(chunk, hw-j0)
+			for h := range heads {
+				for t := range nt {
+					r := h*nt + t
+					row := st[r*hw+j0 : r*hw+j0+n]
+					bv := bias[r]
+					for j := range row {
+						v := row[j] + bv
+						row[j] = v
+						if t == 0 || v > m[j] {
+							m[j] = v
+						}
+					}
+				}
+				for t := range nt {
+					row := st[(h*nt+t)*hw+j0 : (h*nt+t)*hw+j0+n]
+					for j := range row {
+						row[j] -= m[j]
+					}
+					vec.ExpSubSum(row, row, 0)
+					for j := range row {
+						if t == 0 {
+							sum[j] = row[j]
+						} else {
+							sum[j] += row[j]
+						}
+					}
+				}
+				for j := range n {
+					sum[j] = 1 / sum[j]
+				}
+				for t := range nt {
+					row := st[(h*nt+t)*hw+j0 : (h*nt+t)*hw+j0+n]
+					for j := range row {
+						row[j] *= sum[j]
+					}
+				}
 			}
-			softmaxGroups(row, nt, tmp)
 		}
 	})
-	// keys += p·veff + bo
-	gemm.Sgemm(false, false, hw, c, g, 1, sc, g, veff, c, 1, keys, c)
+	// keys += p·veff + bo, with p = sᵀᵀ
+	gemm.Sgemm(true, false, hw, c, g, 1, st, hw, veff, c, 1, keys, c)
 	bo := a.OutProj.Bias.Data
 	par.For(hw, 64, func(lo, hi int) {
 		for j := lo; j < hi; j++ {
@@ -245,30 +282,6 @@ func imageToTokenAdd(a *nn.Attention, x []float32, kIn, vIn *tensor.Tensor, keys
 			}
 		}
 	})
-}
-
-// softmaxGroups applies a softmax to each consecutive group of n values of row (tmp has
-// len(row)). The exponentials of the whole row are taken against the row maximum in one
-// vector pass; a group whose maximum is so far below it that its values could lose
-// precision to underflow is redone against its own maximum.
-func softmaxGroups(row []float32, n int, tmp []float32) {
-	m := vec.Max(row)
-	copy(tmp, row)
-	vec.ExpSubSum(row, row, m)
-	for g0 := 0; g0 < len(row); g0 += n {
-		grp := row[g0 : g0+n]
-		if gm := vec.Max(tmp[g0 : g0+n]); gm < m-60 {
-			vec.ExpSubSum(grp, tmp[g0:g0+n], gm)
-		}
-		var s float32
-		for _, v := range grp {
-			s += v
-		}
-		inv := 1 / s
-		for i := range grp {
-			grp[i] *= inv
-		}
-	}
 }
 
 // upscaleFast is output_upscaling on keys [HW, C] (NHWC rows of the h x w grid): both
