@@ -483,7 +483,7 @@ func parseDescr(s string) (DType, bool, error) {
 
 // Read reads one .npy array from r.
 func Read(r io.Reader) (*Array, error) {
-	return readLimited(r, -1)
+	return readLimited(r, -1, false)
 }
 
 // ReadFile reads a .npy file.
@@ -497,7 +497,7 @@ func ReadFile(path string) (*Array, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := readLimited(bufio.NewReaderSize(f, 1<<16), st.Size())
+	a, err := readLimited(bufio.NewReaderSize(f, 1<<16), st.Size(), true)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -505,8 +505,10 @@ func ReadFile(path string) (*Array, error) {
 }
 
 // readLimited reads an array; size, when >= 0, is the total number of bytes available,
-// which lets the data size be checked before any allocation.
-func readLimited(r io.Reader, size int64) (*Array, error) {
+// which lets the data size be checked before any allocation. exact says that size is
+// known to be true (a file's size, not a claim inside an archive), so the data buffer can
+// be allocated at once rather than grown as bytes arrive.
+func readLimited(r io.Reader, size int64, exact bool) (*Array, error) {
 	var pre [10]byte
 	if _, err := io.ReadFull(r, pre[:8]); err != nil {
 		return nil, formatErr("short magic: %v", err)
@@ -561,7 +563,7 @@ func readLimited(r io.Reader, size int64) (*Array, error) {
 	if uint64(n) > limit {
 		return nil, formatErr("shape %v of %s needs %d bytes but the file has %d after the header", h.shape, h.dtype, uint64(n)*uint64(sz), size-int64(prefix+hlen))
 	}
-	data, err := readN(r, int64(n)*int64(sz))
+	data, err := readN(r, int64(n)*int64(sz), exact)
 	if err != nil {
 		return nil, formatErr("data for shape %v of %s: %v", h.shape, h.dtype, err)
 	}
@@ -576,9 +578,9 @@ func readLimited(r io.Reader, size int64) (*Array, error) {
 
 // readN reads exactly n bytes, growing the buffer only as data actually arrives so that a
 // header claiming a huge array cannot force a huge allocation up front.
-func readN(r io.Reader, n int64) ([]byte, error) {
+func readN(r io.Reader, n int64, exact bool) ([]byte, error) {
 	const chunk = 1 << 24
-	if n <= chunk {
+	if n <= chunk || exact {
 		b := make([]byte, n)
 		_, err := io.ReadFull(r, b)
 		return b, err

@@ -13,6 +13,7 @@ import (
 // NPZ is an open .npz archive (np.savez / np.savez_compressed): a zip of .npy members.
 // Members are read on demand by Get.
 type NPZ struct {
+	size   int64
 	names  []string
 	files  map[string]*zip.File
 	closer io.Closer
@@ -46,7 +47,7 @@ func NewNPZ(r io.ReaderAt, size int64) (*NPZ, error) {
 		// to disk, so archive/zip's path check does not apply.
 		return nil, fmt.Errorf("%w: not a zip archive: %v", ErrFormat, err)
 	}
-	z := &NPZ{files: map[string]*zip.File{}}
+	z := &NPZ{size: size, files: map[string]*zip.File{}}
 	for _, f := range zr.File {
 		if strings.HasSuffix(f.Name, "/") && f.UncompressedSize64 == 0 {
 			continue // directory entry
@@ -85,7 +86,10 @@ func (z *NPZ) Get(name string) (*Array, error) {
 	if f.UncompressedSize64 <= 1<<62 {
 		size = int64(f.UncompressedSize64)
 	}
-	a, err := readLimited(rc, size)
+	// A stored member's size is bounded by the archive's real size; a deflated member's
+	// claimed size is not, so its buffer grows only as data really inflates.
+	exact := f.Method == zip.Store && f.CompressedSize64 == f.UncompressedSize64 && f.CompressedSize64 <= uint64(z.size)
+	a, err := readLimited(rc, size, exact)
 	if err != nil {
 		return nil, fmt.Errorf("member %q: %w", f.Name, err)
 	}
