@@ -64,6 +64,8 @@ func (a Augmenter) Sample(h, w, epoch, index int) AugParams {
 
 // Apply returns the augmented copy of s for sample index in epoch. A crop makes the
 // slice smaller; the model's preprocessing resizes it to its input size afterwards.
+// s must be well formed (len(Image) = H·W, Label nil or as long), as the readers
+// return them.
 func (a Augmenter) Apply(s *Slice, epoch, index int) *Slice {
 	return ApplyAug(s, a.Sample(s.H, s.W, epoch, index))
 }

@@ -90,7 +90,8 @@ func imageFiles(dir string, exts ...string) (map[string]string, error) {
 // Layout returns "png".
 func (d *PNG) Layout() string { return "png" }
 
-// Classes returns background and foreground (name more with a manifest-free caller).
+// Classes returns the class names: background and foreground unless set in Labels
+// (or by Open's OpenOptions.Classes); PNG masks do not name their classes.
 func (d *PNG) Classes() []string { return d.Labels }
 
 // NumSlices returns the number of pairs.

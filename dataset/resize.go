@@ -4,6 +4,7 @@ import "math"
 
 // ResizeBilinear resizes an [h, w] image to [oh, ow] with bilinear interpolation and
 // half-pixel centres (PyTorch's align_corners=False, no antialiasing; cv2.INTER_LINEAR).
+// Sizes must be positive and len(src) = h·w (a kernel: violations panic).
 func ResizeBilinear(src []float32, h, w, oh, ow int) []float32 {
 	out := make([]float32, oh*ow)
 	xs := make([]int, 2*ow)

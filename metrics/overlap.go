@@ -1,7 +1,8 @@
 package metrics
 
 // Dice returns 2|A∩B| / (|A|+|B|) of two masks of equal length; 1 when both are empty
-// (the reference code's convention).
+// (the reference code's convention). Masks of different lengths are a programming error
+// and panic; EvaluateCase validates user input.
 func Dice(pred, gt []bool) float64 {
 	np, ng, ni := counts(pred, gt)
 	return diceOf(np, ng, ni)
