@@ -1,6 +1,6 @@
 // Package hdf5 reads numeric datasets from HDF5 files in pure Go: the subset that h5py
-// writes (superblock versions 0-3, object headers v1 and v2, symbol-table and link-message
-// groups, contiguous, compact and chunked layouts with v1 B-tree, single-chunk, implicit and
+// writes (superblock versions 0-3, object headers v1 and v2, symbol-table, compact and dense
+// (fractal heap + v2 B-tree) groups, soft links, contiguous, compact and chunked layouts with v1 B-tree, single-chunk, implicit and
 // fixed-array chunk indexes, deflate, shuffle and Fletcher-32 filters, integer and IEEE float
 // types of either byte order). Anything else is an error that names the unsupported feature.
 //

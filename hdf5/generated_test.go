@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -131,13 +132,41 @@ func TestUnsupportedNamed(t *testing.T) {
 	if err != nil || len(names) != 1 || names[0] != "data" {
 		t.Errorf("List(grp/sub) = %v, %v", names, err)
 	}
+}
+
+// Dense groups: the root of dense.h5 holds d0..d9, "big" holds soft links s0..s599.
+func TestDenseGroups(t *testing.T) {
 	g, err := OpenFile("testdata/dense.h5")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	if _, err := g.Keys(); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "dense link storage") {
-		t.Errorf("dense group: %v", err)
+	keys, err := g.Keys()
+	if err != nil || len(keys) != 11 || keys[0] != "big" || keys[1] != "d0" || keys[10] != "d9" {
+		t.Fatalf("keys %v, %v", keys, err)
+	}
+	names, err := g.List("big")
+	if err != nil || len(names) != 600 {
+		t.Fatalf("big has %d links, %v", len(names), err)
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		seen[n] = true
+	}
+	for i := 0; i < 600; i++ {
+		if !seen["s"+strconv.Itoa(i)] {
+			t.Fatalf("link s%d missing", i)
+		}
+	}
+	for _, i := range []int{0, 299, 599} {
+		d, err := g.Dataset("big/s" + strconv.Itoa(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := d.ReadFloat64()
+		if err != nil || len(v) != 1 || v[0] != float64(i%10) {
+			t.Errorf("big/s%d = %v, %v; want [%d]", i, v, err, i%10)
+		}
 	}
 }
 

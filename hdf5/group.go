@@ -123,11 +123,16 @@ func (f *File) groupLinks(msgs []message) ([]link, error) {
 				c.skip(8)
 			}
 			heap := c.addr()
+			names := c.addr()
 			if c.err != nil {
 				return nil, c.err
 			}
 			if !f.undef(heap) {
-				return nil, fmt.Errorf("%w: dense link storage (fractal heap and v2 B-tree of names)", ErrUnsupported)
+				l, err := f.denseLinks(heap, names)
+				if err != nil {
+					return nil, fmt.Errorf("dense link storage: %w", err)
+				}
+				links = append(links, l...)
 			}
 		case msgLink:
 			isGroup = true
@@ -300,4 +305,34 @@ func (f *File) walkBTree1(addr uint64, typ int, keySize int, seen map[uint64]boo
 		}
 	}
 	return nil
+}
+
+// denseLinks lists a group whose links live in a fractal heap, indexed by a v2 B-tree of
+// name hashes (record type 5: hash, heap ID).
+func (f *File) denseLinks(heapAddr, nameIndex uint64) ([]link, error) {
+	h, err := f.openFHeap(heapAddr)
+	if err != nil {
+		return nil, err
+	}
+	t, err := f.openBTree2(nameIndex, 5)
+	if err != nil {
+		return nil, err
+	}
+	if t.recSize <= 4 {
+		return nil, fmt.Errorf("%w: link name records of %d bytes", ErrFormat, t.recSize)
+	}
+	var links []link
+	err = t.each(func(rec []byte) error {
+		obj, err := h.object(rec[4:])
+		if err != nil {
+			return err
+		}
+		l, err := f.parseLink(obj)
+		if err != nil {
+			return err
+		}
+		links = append(links, l)
+		return nil
+	})
+	return links, err
 }

@@ -128,11 +128,18 @@ with h5py.File(os.path.join(OUT, fname), "w", libver=("v108", "v108"), userblock
     full[2:4, 2:4] = [[1, 2], [3, 4]]
     record(fname, "sparse", full, layout="chunked", chunks=[2, 2], filters=[])
 
-# --- dense.h5: a new-style group with more than 8 links is stored densely (fractal heap),
-# which this reader does not support: it must say so.
-with h5py.File(os.path.join(OUT, "dense.h5"), "w", libver="latest") as f:
+# --- dense.h5: new-style groups with more than 8 links store them densely: link messages
+# in a fractal heap, indexed by a v2 B-tree of name hashes. "big" has enough (soft) links
+# for an indirect root block in the heap and a two-level B-tree.
+fname = "dense.h5"
+with h5py.File(os.path.join(OUT, fname), "w", libver="latest") as f:
     for n in range(10):
         f.create_dataset(f"d{n}", data=np.array([n], dtype=np.uint8))
+        record(fname, f"d{n}", np.array([n], dtype=np.uint8), layout="contiguous")
+    big = f.create_group("big")
+    for n in range(600):
+        big[f"s{n}"] = h5py.SoftLink(f"/d{n % 10}")
+    record(fname, "big/s457", np.array([7], dtype=np.uint8), layout="contiguous")
 
 with open(os.path.join(OUT, "expected.json"), "w") as fp:
     json.dump(expected, fp, indent=1, sort_keys=True)
