@@ -215,3 +215,19 @@ func TestVectorsMaskDownscaling(t *testing.T) {
 	shapeIs(t, "dense_embeddings", x, want.Shape()...)
 	closeTo(t, "dense_embeddings", x.Data, f64(want.Data), 1e-5, 1e-5)
 }
+
+// SAM's neck on the tiny encoder's last block: conv 1x1 (no bias), LayerNorm2d, conv 3x3
+// pad 1 (no bias), LayerNorm2d.
+func TestVectorsNeck(t *testing.T) {
+	dir := testref.Dir(t, "vectors/sam-tiny")
+	p := "image_encoder.neck."
+	w := npz(t, filepath.Join(dir, "weights.npz"), p+"0.weight", p+"1.weight", p+"1.bias", p+"2.weight", p+"3.weight", p+"3.bias")
+	x := Permute(loadNpy(t, filepath.Join(dir, "enc_block01_out.npy")), 0, 3, 1, 2)
+	want := loadNpy(t, filepath.Join(dir, "image_embedding.npy"))
+	y := Conv2d(x, w[p+"0.weight"], nil, 1, 0)
+	y = LayerNorm2d(y, w[p+"1.weight"], w[p+"1.bias"], 1e-6)
+	y = Conv2d(y, w[p+"2.weight"], nil, 1, 1)
+	y = LayerNorm2d(y, w[p+"3.weight"], w[p+"3.bias"], 1e-6)
+	shapeIs(t, "image_embedding", y, want.Shape()...)
+	closeTo(t, "image_embedding", y.Data, f64(want.Data), 1e-5, 1e-5)
+}
