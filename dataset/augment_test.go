@@ -324,3 +324,21 @@ func TestSyntheticGenerator(t *testing.T) {
 		t.Error("2-pixel slices accepted")
 	}
 }
+
+func TestModelInputAndTargets(t *testing.T) {
+	s := &Slice{H: 2, W: 2, Image: []float32{0, 1, 2, 3}, Label: []int32{0, 1, 2, 3}}
+	in := ModelInput(s, 4)
+	want := []float32{0, 0.25, 0.75, 1, 0.5, 0.75, 1.25, 1.5, 1.5, 1.75, 2.25, 2.5, 2, 2.25, 2.75, 3}
+	for c := range 3 {
+		if !slices.Equal(in[c*16:(c+1)*16], want) {
+			t.Errorf("channel %d: %v", c, in[c*16:(c+1)*16])
+		}
+	}
+	// Nearest 2→4 repeats every label twice in each direction.
+	if got := TargetLabels(s, 4); !slices.Equal(got, []int32{0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 3, 3}) {
+		t.Errorf("targets %v", got)
+	}
+	if got := TargetLabels(s, 2); !slices.Equal(got, s.Label) || &got[0] == &s.Label[0] {
+		t.Error("same-size targets are not a copy")
+	}
+}
