@@ -72,13 +72,27 @@ func transposeAddTo(dst, a, b []float32, ch, hw int) {
 	})
 }
 
-// decScratch holds one prompt's image-side buffers.
+// decScratch holds one prompt's image-side buffers; they are recycled through a pool
+// because zeroing ~30 MB per call would cost more than some of the products.
 type decScratch struct {
-	keys, x, tmp []float32 // [HW, C]
-	s            []float32 // scores [heads*Nt, HW] or [HW, heads*Nt]
+	keys, x []float32 // [HW, C]
+	s       []float32 // scores [heads*Nt, HW]
+	y1, u1  []float32 // upscaling: [HW, C/4*4], [4HW, C/4]
+	y2, u2  []float32 // [4HW, C/8*4], [16HW, C/8]
 }
 
-func (d *MaskDecoder) forwardFast(imageEmb, imagePE, sparse, dense *tensor.Tensor) DecoderOutputs {
+var decPool sync.Pool
+
+// grow returns b resized to n, reallocating only when its capacity is short.
+func grow(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
+}
+
+// forwardFast is ForwardAll without a tape; Keys is only returned when wantKeys.
+func (d *MaskDecoder) forwardFast(imageEmb, imagePE, sparse, dense *tensor.Tensor, wantKeys bool) DecoderOutputs {
 	b, dim := sparse.Dim(0), d.Config.TransformerDim
 	h, w := imageEmb.Dim(2), imageEmb.Dim(3)
 	hw := h * w
@@ -86,19 +100,24 @@ func (d *MaskDecoder) forwardFast(imageEmb, imagePE, sparse, dense *tensor.Tenso
 	kpe := d.peCache.get(imagePE)
 	outTok := tensor.Concat(0, d.IoUToken.Weight, d.MaskTokens.Weight)
 	hs := tensor.New(b, nt, dim)
-	keysAll := tensor.New(b, hw, dim)
+	var keysAll *tensor.Tensor
+	if wantKeys {
+		keysAll = tensor.New(b, hw, dim)
+	}
 	up := d.Upscale3.Weight.Dim(1)
 	masks := tensor.New(b, d.numMaskToken, 16*hw)
 	iou := tensor.New(b, d.numMaskToken)
-	sc := &decScratch{
-		x:   make([]float32, hw*dim),
-		tmp: make([]float32, hw*dim),
-		s:   make([]float32, hw*d.Config.Heads*nt),
+	sc, _ := decPool.Get().(*decScratch)
+	if sc == nil {
+		sc = &decScratch{}
 	}
+	defer decPool.Put(sc)
+	sc.x = grow(sc.x, hw*dim)
+	sc.s = grow(sc.s, hw*d.Config.Heads*nt)
+	sc.keys = grow(sc.keys, hw*dim)
 	for bi := range b {
 		emb := imageEmb.Data[(bi%imageEmb.Dim(0))*dim*hw:][:dim*hw]
 		dn := dense.Data[(bi%dense.Dim(0))*dim*hw:][:dim*hw]
-		sc.keys = keysAll.Data[bi*hw*dim : (bi+1)*hw*dim]
 		transposeAddTo(sc.keys, emb, dn, dim, hw)
 		ns := nt - outTok.Dim(0)
 		tokens := outTok
@@ -107,8 +126,11 @@ func (d *MaskDecoder) forwardFast(imageEmb, imagePE, sparse, dense *tensor.Tenso
 		}
 		q := d.Transformer.forwardFast(tokens.Reshape(1, nt, dim), kpe, hw, sc)
 		copy(hs.Data[bi*nt*dim:], q.Data)
+		if wantKeys {
+			copy(keysAll.Data[bi*hw*dim:], sc.keys)
+		}
 		// Output upscaling, hypernetworks and IoU head.
-		u := d.upscaleFast(sc.keys, h, w)
+		u := d.upscaleFast(sc, h, w)
 		hyper := tensor.New(d.numMaskToken, up)
 		row := func(i int) *tensor.Tensor { return tensor.FromSlice(q.Data[i*dim:(i+1)*dim], 1, dim) }
 		for i, m := range d.Hypernets {
@@ -284,52 +306,58 @@ func imageToTokenAdd(a *nn.Attention, x []float32, kIn, vIn *tensor.Tensor, keys
 	})
 }
 
-// upscaleFast is output_upscaling on keys [HW, C] (NHWC rows of the h x w grid): both
+// upscaleFast is output_upscaling on sc.keys [HW, C] (NHWC rows of the h x w grid): both
 // 2x2 stride-2 transposed convolutions are products with the weights viewed as
-// [in, out*4], whose rows are scattered to the 2x finer grid with bias, LayerNorm2d and
-// GELU applied per pixel. It returns [16HW, C/8], NHWC of the 4h x 4w grid.
-func (d *MaskDecoder) upscaleFast(keys []float32, h, w int) []float32 {
+// [in, out*4], whose rows are scattered to the 2x finer grid with bias and LayerNorm2d
+// per pixel; GELU then runs over each finished pair of output rows while it is in cache.
+// It returns [16HW, C/8], NHWC of the 4h x 4w grid (in sc.u2).
+func (d *MaskDecoder) upscaleFast(sc *decScratch, h, w int) []float32 {
 	c := d.Config.TransformerDim
 	o1 := d.Upscale0.Weight.Dim(1)
 	o2 := d.Upscale3.Weight.Dim(1)
 	hw := h * w
-	y1 := make([]float32, hw*o1*4)
-	gemm.Sgemm(false, false, hw, o1*4, c, 1, keys, c, d.Upscale0.Weight.Data, o1*4, 0, y1, o1*4)
-	u1 := make([]float32, 4*hw*o1)
+	sc.y1 = grow(sc.y1, hw*o1*4)
+	sc.u1 = grow(sc.u1, 4*hw*o1)
+	sc.y2 = grow(sc.y2, 4*hw*o2*4)
+	sc.u2 = grow(sc.u2, 16*hw*o2)
+	y1, u1, y2, u2 := sc.y1, sc.u1, sc.y2, sc.u2
+	gemm.Sgemm(false, false, hw, o1*4, c, 1, sc.keys, c, d.Upscale0.Weight.Data, o1*4, 0, y1, o1*4)
 	b1 := d.Upscale0.Bias.Data
 	ln := d.Upscale1.LayerNorm
-	par.For(hw, 16, func(lo, hi int) {
-		for j := lo; j < hi; j++ {
-			y, x := j/w, j%w
-			src := y1[j*o1*4 : (j+1)*o1*4]
-			for ab := range 4 {
-				a, b := ab/2, ab%2
-				dst := u1[((2*y+a)*2*w+2*x+b)*o1:][:o1]
-				for o := range dst {
-					dst[o] = src[o*4+ab] + b1[o]
+	par.For(h, 1, func(lo, hi int) {
+		for y := lo; y < hi; y++ {
+			for x := range w {
+				src := y1[(y*w+x)*o1*4 : (y*w+x+1)*o1*4]
+				for ab := range 4 {
+					a, b := ab/2, ab%2
+					dst := u1[((2*y+a)*2*w+2*x+b)*o1:][:o1]
+					for o := range dst {
+						dst[o] = src[o*4+ab] + b1[o]
+					}
+					vec.LayerNorm(dst, dst, ln.Weight.Data, ln.Bias.Data, ln.Eps)
 				}
-				vec.LayerNorm(dst, dst, ln.Weight.Data, ln.Bias.Data, ln.Eps)
-				vec.GELU(dst, dst)
 			}
+			rows := u1[2*y*2*w*o1 : (2*y+2)*2*w*o1]
+			vec.GELU(rows, rows)
 		}
 	})
-	y2 := make([]float32, 4*hw*o2*4)
 	gemm.Sgemm(false, false, 4*hw, o2*4, o1, 1, u1, o1, d.Upscale3.Weight.Data, o2*4, 0, y2, o2*4)
-	u2 := make([]float32, 16*hw*o2)
 	b2 := d.Upscale3.Bias.Data
-	w2 := 2 * w
-	par.For(4*hw, 64, func(lo, hi int) {
-		for j := lo; j < hi; j++ {
-			y, x := j/w2, j%w2
-			src := y2[j*o2*4 : (j+1)*o2*4]
-			for ab := range 4 {
-				a, b := ab/2, ab%2
-				dst := u2[((2*y+a)*2*w2+2*x+b)*o2:][:o2]
-				for o := range dst {
-					dst[o] = src[o*4+ab] + b2[o]
+	h2, w2 := 2*h, 2*w
+	par.For(h2, 1, func(lo, hi int) {
+		for y := lo; y < hi; y++ {
+			for x := range w2 {
+				src := y2[(y*w2+x)*o2*4 : (y*w2+x+1)*o2*4]
+				for ab := range 4 {
+					a, b := ab/2, ab%2
+					dst := u2[((2*y+a)*2*w2+2*x+b)*o2:][:o2]
+					for o := range dst {
+						dst[o] = src[o*4+ab] + b2[o]
+					}
 				}
-				vec.GELU(dst, dst)
 			}
+			rows := u2[2*y*2*w2*o2 : (2*y+2)*2*w2*o2]
+			vec.GELU(rows, rows)
 		}
 	})
 	return u2

@@ -129,7 +129,13 @@ type DecoderOutputs struct {
 // [B, N, C] and dense [B or 1, C, h, w] prompt embeddings. With multimask it returns the
 // three multimask outputs, else the single-mask output: masks [B, M, 4h, 4w], iou [B, M].
 func (d *MaskDecoder) Forward(tp *ag.Tape, imageEmb, imagePE, sparse, dense *tensor.Tensor, multimask bool) (masks, iou *tensor.Tensor) {
-	o := d.ForwardAll(tp, imageEmb, imagePE, sparse, dense)
+	var o DecoderOutputs
+	if tp == nil {
+		d.checkInputs(imageEmb, imagePE, sparse, dense)
+		o = d.forwardFast(imageEmb, imagePE, sparse, dense, false)
+	} else {
+		o = d.ForwardAll(tp, imageEmb, imagePE, sparse, dense)
+	}
 	masks, iou = o.Masks, o.IoU
 	if multimask {
 		return tp.Slice(masks, 1, 1, d.numMaskToken), tp.Slice(iou, 1, 1, d.numMaskToken)
@@ -137,8 +143,7 @@ func (d *MaskDecoder) Forward(tp *ag.Tape, imageEmb, imagePE, sparse, dense *ten
 	return tp.Slice(masks, 1, 0, 1), tp.Slice(iou, 1, 0, 1)
 }
 
-// ForwardAll is Forward returning every mask token's output and the transformer outputs.
-func (d *MaskDecoder) ForwardAll(tp *ag.Tape, imageEmb, imagePE, sparse, dense *tensor.Tensor) DecoderOutputs {
+func (d *MaskDecoder) checkInputs(imageEmb, imagePE, sparse, dense *tensor.Tensor) {
 	b, dim := sparse.Dim(0), d.Config.TransformerDim
 	if imageEmb.Rank() != 4 || imageEmb.Dim(1) != dim || (imageEmb.Dim(0) != 1 && imageEmb.Dim(0) != b) {
 		panic(fmt.Sprintf("sam.MaskDecoder: image embedding %v for %d prompts of width %d", imageEmb.Shape(), b, dim))
@@ -148,8 +153,15 @@ func (d *MaskDecoder) ForwardAll(tp *ag.Tape, imageEmb, imagePE, sparse, dense *
 		dense.Rank() != 4 || (dense.Dim(0) != 1 && dense.Dim(0) != b) || dense.Dim(1) != dim || dense.Dim(2) != h || dense.Dim(3) != w {
 		panic(fmt.Sprintf("sam.MaskDecoder: image PE %v, sparse %v, dense %v for embedding %v", imagePE.Shape(), sparse.Shape(), dense.Shape(), imageEmb.Shape()))
 	}
+}
+
+// ForwardAll is Forward returning every mask token's output and the transformer outputs.
+func (d *MaskDecoder) ForwardAll(tp *ag.Tape, imageEmb, imagePE, sparse, dense *tensor.Tensor) DecoderOutputs {
+	d.checkInputs(imageEmb, imagePE, sparse, dense)
+	b, dim := sparse.Dim(0), d.Config.TransformerDim
+	h, w := imageEmb.Dim(2), imageEmb.Dim(3)
 	if tp == nil {
-		return d.forwardFast(imageEmb, imagePE, sparse, dense)
+		return d.forwardFast(imageEmb, imagePE, sparse, dense, true)
 	}
 	out := tp.Concat(0, d.IoUToken.Weight, d.MaskTokens.Weight) // 1+M, C
 	nOut := out.Dim(0)
