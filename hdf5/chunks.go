@@ -7,7 +7,7 @@ import (
 	"math"
 )
 
-// gridChunks is the number of chunks covering the dataset.
+// gridChunks is the number of chunks covering the dataset's current extent.
 func (d *Dataset) gridChunks() (int64, error) {
 	n := int64(1)
 	for i, s := range d.Shape {
@@ -20,14 +20,41 @@ func (d *Dataset) gridChunks() (int64, error) {
 	return n, nil
 }
 
-// gridOffset returns the element offset of chunk number k in row-major grid order.
-func (d *Dataset) gridOffset(k int64) []uint64 {
+// maxGrid returns the chunk grid that array indexes (fixed and extensible arrays, implicit
+// storage) are laid out on: libhdf5 numbers chunks over the maximum dimensions, so a
+// dataset smaller than its fixed maximum has gaps. An unlimited dimension counts with its
+// current size: it can only be the first, slowest one, which never affects numbering.
+func (d *Dataset) maxGrid() ([]int64, int64, error) {
+	g := make([]int64, len(d.Shape))
+	n := int64(1)
+	for i, s := range d.Shape {
+		ext := uint64(s)
+		if d.maxShape != nil && !d.unlimited[i] {
+			ext = d.maxShape[i]
+		}
+		if ext > math.MaxInt32*4 {
+			return nil, 0, fmt.Errorf("%w: maximum dimension %d", ErrFormat, ext)
+		}
+		g[i] = (int64(ext) + int64(d.chunk[i]) - 1) / int64(d.chunk[i])
+		if g[i] != 0 && n > math.MaxInt64/g[i] {
+			return nil, 0, fmt.Errorf("%w: chunk grid overflows", ErrFormat)
+		}
+		n *= g[i]
+	}
+	return g, n, nil
+}
+
+// gridOffset returns the element offset of chunk number k in row-major order on grid g,
+// or nil when that chunk lies outside the current extent.
+func (d *Dataset) gridOffset(g []int64, k int64) []uint64 {
 	rank := len(d.Shape)
 	off := make([]uint64, rank)
 	for i := rank - 1; i >= 0; i-- {
-		g := int64((d.Shape[i] + d.chunk[i] - 1) / d.chunk[i])
-		off[i] = uint64(k%g) * uint64(d.chunk[i])
-		k /= g
+		off[i] = uint64(k%g[i]) * uint64(d.chunk[i])
+		k /= g[i]
+		if off[i] >= uint64(d.Shape[i]) {
+			return nil
+		}
 	}
 	return off
 }
@@ -59,16 +86,18 @@ func (d *Dataset) btreeChunks() ([]chunkRef, error) {
 // implicitChunks lists the chunks of an implicit index: all chunks stored back to back in
 // grid order, unfiltered.
 func (d *Dataset) implicitChunks(chunkBytes int64) ([]chunkRef, error) {
-	grid, err := d.gridChunks()
+	g, grid, err := d.maxGrid()
 	if err != nil {
 		return nil, err
 	}
 	if grid > math.MaxInt64/chunkBytes || !d.f.fits(d.addr, uint64(grid*chunkBytes)) {
 		return nil, fmt.Errorf("%w: implicit chunk storage (%d chunks of %d bytes) runs past the end of the file", ErrFormat, grid, chunkBytes)
 	}
-	chunks := make([]chunkRef, grid)
-	for k := range chunks {
-		chunks[k] = chunkRef{offset: d.gridOffset(int64(k)), addr: d.addr + uint64(int64(k)*chunkBytes), size: uint64(chunkBytes)}
+	var chunks []chunkRef
+	for k := int64(0); k < grid; k++ {
+		if off := d.gridOffset(g, k); off != nil {
+			chunks = append(chunks, chunkRef{offset: off, addr: d.addr + uint64(k*chunkBytes), size: uint64(chunkBytes)})
+		}
 	}
 	return chunks, nil
 }
@@ -101,7 +130,7 @@ func (d *Dataset) fixedArrayChunks(chunkBytes int64) ([]chunkRef, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	grid, err := d.gridChunks()
+	g, grid, err := d.maxGrid()
 	if err != nil {
 		return nil, err
 	}
@@ -146,8 +175,9 @@ func (d *Dataset) fixedArrayChunks(chunkBytes int64) ([]chunkRef, error) {
 			if f.undef(ch.addr) {
 				continue
 			}
-			ch.offset = d.gridOffset(k)
-			chunks = append(chunks, ch)
+			if ch.offset = d.gridOffset(g, k); ch.offset != nil {
+				chunks = append(chunks, ch)
+			}
 		}
 		return nil
 	}
@@ -206,4 +236,58 @@ func (d *Dataset) checkFADB(b []byte, client uint8) error {
 		return fmt.Errorf("%w: fixed array data block version %d client %d", ErrFormat, b[4], b[5])
 	}
 	return checkSum(b, "FADB")
+}
+
+// btree2Chunks lists the chunks of a version-2 B-tree index: records of type 10 (address,
+// scaled offsets) or 11 (address, stored size, filter mask, scaled offsets).
+func (d *Dataset) btree2Chunks(chunkBytes int64) ([]chunkRef, error) {
+	filtered := len(d.filters) > 0
+	typ := 10
+	if filtered {
+		typ = 11
+	}
+	t, err := d.f.openBTree2(d.addr, typ)
+	if err != nil {
+		return nil, fmt.Errorf("chunk index: %w", err)
+	}
+	rank := len(d.Shape)
+	sizeLen := t.recSize - d.f.so - 8*rank
+	if filtered {
+		sizeLen -= 4
+		if sizeLen < 1 || sizeLen > 8 {
+			return nil, fmt.Errorf("%w: chunk records of %d bytes for rank %d", ErrFormat, t.recSize, rank)
+		}
+	} else if sizeLen != 0 {
+		return nil, fmt.Errorf("%w: chunk records of %d bytes for rank %d", ErrFormat, t.recSize, rank)
+	}
+	grid, err := d.gridChunks()
+	if err != nil {
+		return nil, err
+	}
+	var chunks []chunkRef
+	err = t.each(func(rec []byte) error {
+		if int64(len(chunks)) >= grid {
+			return fmt.Errorf("%w: chunk B-tree lists more chunks than the %d the dataset has", ErrFormat, grid)
+		}
+		c := d.f.cursor(rec, "chunk record")
+		ch := chunkRef{addr: c.addr(), size: uint64(chunkBytes)}
+		if filtered {
+			ch.size = c.uvar(sizeLen)
+			ch.mask = c.u32()
+		}
+		ch.offset = make([]uint64, rank)
+		for i := range ch.offset {
+			s := c.uvar(8)
+			if s > uint64(d.Shape[i]) {
+				return fmt.Errorf("%w: chunk record offset %d beyond dimension %d", ErrFormat, s, d.Shape[i])
+			}
+			ch.offset[i] = s * uint64(d.chunk[i])
+		}
+		if c.err != nil {
+			return c.err
+		}
+		chunks = append(chunks, ch)
+		return nil
+	})
+	return chunks, err
 }

@@ -90,17 +90,18 @@ type Dataset struct {
 	fill    []byte // one element, or nil for zeros
 	filters []filter
 
-	layout      int
-	addr        uint64 // contiguous data, chunk index, or single chunk
-	size        uint64 // contiguous data size
-	compact     []byte
-	chunk       []int // chunk dims (rank entries)
-	index       int
-	chunkFlags  uint8
-	singleSize  uint64 // single-chunk index: filtered size
-	singleMask  uint32
-	faPageBits  int
-	chunkIsEdge bool
+	layout     int
+	addr       uint64 // contiguous data, chunk index, or single chunk
+	size       uint64 // contiguous data size
+	compact    []byte
+	chunk      []int // chunk dims (rank entries)
+	index      int
+	chunkFlags uint8
+	singleSize uint64 // single-chunk index: filtered size
+	singleMask uint32
+	faPageBits int
+	unlimited  []bool   // per dimension: maximum size unlimited
+	maxShape   []uint64 // maximum dimensions when stored, else nil
 }
 
 // Dataset opens the dataset at path (e.g. "image" or "/group/data").
@@ -216,7 +217,20 @@ func (d *Dataset) parseDataspace(b []byte) error {
 		}
 		n *= int64(v)
 	}
-	_ = flags
+	if flags&1 != 0 {
+		d.unlimited = make([]bool, rank)
+		d.maxShape = make([]uint64, rank)
+		for i := 0; i < rank; i++ {
+			d.maxShape[i] = c.length()
+			d.unlimited[i] = d.maxShape[i] == ^uint64(0)>>(64-8*uint(d.f.sl))
+			if !d.unlimited[i] && c.err == nil && d.maxShape[i] < uint64(d.Shape[i]) {
+				return fmt.Errorf("%w: dimension %d of size %d exceeds its maximum %d", ErrFormat, i, d.Shape[i], d.maxShape[i])
+			}
+		}
+		if c.err != nil {
+			return c.err
+		}
+	}
 	switch kind {
 	case 0:
 		d.Shape, n = []int{}, 1
@@ -457,9 +471,9 @@ func (d *Dataset) parseLayout(b []byte) error {
 			case indexFixedArray:
 				d.faPageBits = int(c.u8())
 			case indexExtensible:
-				return fmt.Errorf("%w: extensible-array chunk index (dataset with one unlimited dimension)", ErrUnsupported)
+				c.skip(5) // creation parameters, repeated in the array header
 			case indexBTree2:
-				return fmt.Errorf("%w: version-2 B-tree chunk index (dataset with several unlimited dimensions)", ErrUnsupported)
+				c.skip(6) // node size, split and merge percentages, repeated in the B-tree header
 			default:
 				return fmt.Errorf("%w: chunk index type %d", ErrFormat, d.index)
 			}

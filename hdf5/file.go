@@ -1,8 +1,10 @@
 // Package hdf5 reads numeric datasets from HDF5 files in pure Go: the subset that h5py
-// writes (superblock versions 0-3, object headers v1 and v2, symbol-table, compact and dense
-// (fractal heap + v2 B-tree) groups, soft links, contiguous, compact and chunked layouts with v1 B-tree, single-chunk, implicit and
-// fixed-array chunk indexes, deflate, shuffle and Fletcher-32 filters, integer and IEEE float
-// types of either byte order). Anything else is an error that names the unsupported feature.
+// writes. Superblock versions 0-3; object headers v1 and v2; old-style (symbol table),
+// compact and dense (fractal heap + v2 B-tree) groups and soft links; contiguous, compact
+// and chunked layouts with every chunk index libhdf5 1.10 writes (v1 B-tree, single chunk,
+// implicit, fixed array, extensible array, v2 B-tree); deflate, shuffle and Fletcher-32
+// filters; integer, IEEE float (16/32/64-bit) and integer-enum types of either byte order.
+// Anything else is an error wrapping ErrUnsupported that names the feature.
 //
 // Files are untrusted: every address and size is checked against the file before it is
 // used or allocated, structures are walked with depth and work limits, and corrupt input

@@ -100,8 +100,9 @@ func TestUnsupportedNamed(t *testing.T) {
 	}
 	defer f.Close()
 	for _, c := range []struct{ path, want string }{
-		{"grp/unlimited", "extensible-array"},
+		{"grp/compound", "compound datatype"},
 		{"grp/string", "string datatype"},
+		{"grp/lzf", `filter "lzf" (id 32000)`},
 		{"more/../grp", "no object"},
 	} {
 		_, err := f.Dataset(c.path)
@@ -109,7 +110,7 @@ func TestUnsupportedNamed(t *testing.T) {
 			t.Errorf("%s: error %v, want one naming %q", c.path, err, c.want)
 		}
 	}
-	for _, p := range []string{"grp/unlimited", "grp/string"} {
+	for _, p := range []string{"grp/compound", "grp/string", "grp/lzf"} {
 		if _, err := f.Dataset(p); !errors.Is(err, ErrUnsupported) {
 			t.Errorf("%s: %v is not ErrUnsupported", p, err)
 		}

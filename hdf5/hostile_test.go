@@ -28,7 +28,8 @@ func readAll(b []byte, name string) error {
 }
 
 // Byte positions below were located in the h5py-written Synapse fixtures (README §1):
-// case0001.npy.h5 has the image dataspace dims at 832 and its layout message at 936;
+// case0001.npy.h5 has the image dataspace dims at 832, maximum dims at 856 and its layout
+// message at 936;
 // case0001_gzip.npy.h5 has the image chunk B-tree node at 1400 (keys of 40 bytes from
 // 1424), the root SNOD at 1072 and the first image chunk at 4536.
 func TestHostileHDF5(t *testing.T) {
@@ -46,6 +47,10 @@ func TestHostileHDF5(t *testing.T) {
 		t.Fatal(err)
 	}
 	le := binary.LittleEndian
+	dims := func(b []byte, d0 uint64) { // first dimension and its maximum
+		le.PutUint64(b[832:], d0)
+		le.PutUint64(b[856:], d0)
+	}
 	cases := []struct {
 		name   string
 		base   []byte
@@ -56,9 +61,10 @@ func TestHostileHDF5(t *testing.T) {
 		{"not hdf5", contig, func(b []byte) []byte { b[0] = 'X'; return b }, "image", "no HDF5 signature"},
 		{"truncated", contig, func(b []byte) []byte { return b[:60000] }, "image", "truncated"},
 		{"absurd dims", contig, func(b []byte) []byte { le.PutUint64(b[832:], 1<<40); return b }, "image", "dimension 0"},
-		{"huge dims", contig, func(b []byte) []byte { le.PutUint64(b[832:], 1<<30); return b }, "image", "exceeds the limit"},
-		{"big dims", contig, func(b []byte) []byte { le.PutUint64(b[832:], 1<<14); return b }, "image", "cannot come from"},
-		{"lying dims", contig, func(b []byte) []byte { le.PutUint64(b[832:], 1000); return b }, "image", "contiguous storage"},
+		{"dims above maximum", contig, func(b []byte) []byte { le.PutUint64(b[832:], 4); return b }, "image", "exceeds its maximum"},
+		{"huge dims", contig, func(b []byte) []byte { dims(b, 1<<30); return b }, "image", "exceeds the limit"},
+		{"big dims", contig, func(b []byte) []byte { dims(b, 1<<14); return b }, "image", "cannot come from"},
+		{"lying dims", contig, func(b []byte) []byte { dims(b, 1000); return b }, "image", "contiguous storage"},
 		{"data past end", contig, func(b []byte) []byte { le.PutUint64(b[938:], 99999999); return b }, "image", "past the end"},
 		{"layout version", contig, func(b []byte) []byte { b[936] = 9; return b }, "image", "layout message version 9"},
 		{"B-tree cycle", gz, func(b []byte) []byte { b[1405] = 1; le.PutUint64(b[1464:], 1400); return b }, "image", "cycle"},

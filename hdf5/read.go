@@ -202,6 +202,10 @@ func (d *Dataset) readChunked(total int64) ([]byte, error) {
 			chunks, err = d.implicitChunks(chunkBytes)
 		case indexFixedArray:
 			chunks, err = d.fixedArrayChunks(chunkBytes)
+		case indexExtensible:
+			chunks, err = d.extensibleArrayChunks(chunkBytes)
+		case indexBTree2:
+			chunks, err = d.btree2Chunks(chunkBytes)
 		default:
 			err = fmt.Errorf("%w: chunk index type %d", ErrUnsupported, d.index)
 		}

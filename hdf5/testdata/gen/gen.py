@@ -109,11 +109,32 @@ with h5py.File(os.path.join(OUT, fname), "w", libver="latest") as f:
     f.create_group("grp").create_group("sub").create_dataset("data", data=m)
     record(fname, "grp/sub/data", m, layout="contiguous")
 
-    # Features that must be refused by name.
+    # Features that must be refused by name (and a soft link, which is followed).
     bad = f["grp"]
-    bad.create_dataset("unlimited", data=np.zeros((2, 4), np.float32), maxshape=(None, 4))
+    bad.create_dataset("compound", data=np.zeros(2, dtype=[("a", "<i4"), ("b", "<f4")]))
     bad.create_dataset("string", data=np.array([b"ab", b"cd"]))
+    bad.create_dataset("lzf", data=np.arange(10, dtype=np.int32), chunks=(5,), compression="lzf")
     bad["soft"] = h5py.SoftLink("/f4_contig")
+
+    # Resizable datasets: one unlimited dimension uses an extensible array chunk index
+    # (300 one-byte chunks reach its secondary blocks), several a version-2 B-tree.
+    ext = more.create_group("ext")
+    q = (np.arange(300) % 251).astype(np.uint8)
+    ext.create_dataset("ea_u1", data=q, chunks=(1,), maxshape=(None,))
+    record(fname, "more/ext/ea_u1", q, layout="chunked", chunks=[1], filters=[])
+    r = (np.arange(21, dtype=np.float32) * 1.25 - 4).reshape(7, 3)
+    ext.create_dataset("ea_gzip", data=r, chunks=(2, 3), maxshape=(None, 3), compression="gzip")
+    record(fname, "more/ext/ea_gzip", r, layout="chunked", chunks=[2, 3], filters=["deflate"])
+    t2 = (np.arange(81, dtype=np.int16).reshape(9, 9) * 300 - 12000)
+    ext.create_dataset("bt2_plain", data=t2, chunks=(2, 2), maxshape=(None, None))
+    record(fname, "more/ext/bt2_plain", t2, layout="chunked", chunks=[2, 2], filters=[])
+    u = np.cos(np.arange(30, dtype=np.float64)).reshape(5, 6)
+    ext.create_dataset("bt2_gzip", data=u, chunks=(2, 4), maxshape=(None, 10), compression="gzip", shuffle=True)
+    record(fname, "more/ext/bt2_gzip", u, layout="chunked", chunks=[2, 4], filters=["shuffle", "deflate"])
+    # A fixed maximum larger than the shape: the fixed array numbers chunks over the maximum.
+    w = np.arange(30, dtype=np.int32).reshape(5, 6) * 3 - 40
+    ext.create_dataset("fa_gap", data=w, chunks=(2, 4), maxshape=(8, 10), compression="gzip")
+    record(fname, "more/ext/fa_gap", w, layout="chunked", chunks=[2, 4], filters=["deflate"])
 
 # --- v108.h5: superblock v2 after a 512-byte user block, OHDR v2, layout v3 (B-tree v1
 # chunk index), big-endian float32 chunked with shuffle + deflate, unwritten chunks.
