@@ -1,0 +1,53 @@
+package sam
+
+import (
+	"math"
+	"testing"
+
+	"github.com/aisam/aisam/ag"
+	"github.com/aisam/aisam/tensor"
+)
+
+// TestBatchedPromptsMatchSingle checks that B prompts decoded together (one shared
+// embedding, as the official repeat_interleave) give each prompt's single result, on the
+// fast path and on the recorded path.
+func TestBatchedPromptsMatchSingle(t *testing.T) {
+	m := loadTiny(t)
+	v := tinyVectors(t)
+	emb := m.Encoder.Forward(nil, v.get("encoder_input_1x3xSxS"))
+	pe := m.Prompt.DensePE()
+	coords := [][2]float32{{70, 60}, {150, 100}, {20, 200}}
+	labels := []int{1, 0, 1}
+	b := len(coords)
+	all := tensor.New(b, 1, 2)
+	for i, c := range coords {
+		all.Data[2*i], all.Data[2*i+1] = c[0], c[1]
+	}
+	lab := make([][]int, b)
+	for i := range lab {
+		lab[i] = []int{labels[i]}
+	}
+	for _, tp := range []*ag.Tape{nil, ag.NewTape()} {
+		sparse, dense := m.Prompt.Forward(tp, &Points{Coords: all, Labels: lab}, nil, nil)
+		masks, iou := m.Decoder.Forward(tp, emb, pe, sparse, dense, true)
+		if !tensor.EqualShape(masks.Shape(), []int{b, 3, 64, 64}) || !tensor.EqualShape(iou.Shape(), []int{b, 3}) {
+			t.Fatalf("shapes %v %v", masks.Shape(), iou.Shape())
+		}
+		for i := range b {
+			one := tensor.FromSlice([]float32{coords[i][0], coords[i][1]}, 1, 1, 2)
+			s1, d1 := m.Prompt.Forward(nil, &Points{Coords: one, Labels: [][]int{{labels[i]}}}, nil, nil)
+			m1, i1 := m.Decoder.Forward(nil, emb, pe, s1, d1, true)
+			n := m1.Numel()
+			for j, x := range m1.Data {
+				if d := math.Abs(float64(masks.Data[i*n+j] - x)); d > 1e-5 {
+					t.Fatalf("tape=%v prompt %d mask value %d: batched %g, single %g", tp != nil, i, j, masks.Data[i*n+j], x)
+				}
+			}
+			for j, x := range i1.Data {
+				if d := math.Abs(float64(iou.Data[i*3+j] - x)); d > 1e-5 {
+					t.Fatalf("tape=%v prompt %d iou %d: batched %g, single %g", tp != nil, i, j, iou.Data[i*3+j], x)
+				}
+			}
+		}
+	}
+}
