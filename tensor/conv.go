@@ -14,6 +14,10 @@ var maxCol = 1 << 22
 
 var colPool sync.Pool
 
+// winograd enables the Winograd path for 3x3 stride-1 convolutions (tests turn it off to
+// compare against im2col).
+var winograd = true
+
 func getCol(n int) *[]float32 {
 	if p, ok := colPool.Get().(*[]float32); ok && cap(*p) >= n {
 		*p = (*p)[:n]
@@ -41,6 +45,7 @@ func conv2d(x, w, b *Tensor, stride, pad int) *Tensor {
 	ohw := OH * OW
 	ckk := C * kh * kw
 	var beta float32
+	var u []float32 // Winograd-transformed weights, made on first use
 	for n := range N {
 		on := out.Data[n*O*ohw : (n+1)*O*ohw]
 		if b != nil {
@@ -61,6 +66,13 @@ func conv2d(x, w, b *Tensor, stride, pad int) *Tensor {
 		}
 		if kh == 1 && kw == 1 && stride == 1 && pad == 0 {
 			gemm.Sgemm(false, false, O, ohw, C, 1, w.Data, ckk, xn, ohw, beta, on, ohw)
+			continue
+		}
+		if winograd && useWinograd(C, O, kh, kw, stride, OH, OW) {
+			if u == nil {
+				u = winogradWeights(w.Data, O, C)
+			}
+			conv3x3Winograd(on, xn, u, C, H, W, O, pad, OH, OW, beta)
 			continue
 		}
 		band := max(1, min(OH, maxCol/max(1, ckk*OW)))

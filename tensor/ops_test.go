@@ -607,3 +607,28 @@ func TestLinearGELU(t *testing.T) {
 	closeTo(t, "LinearGELU", got.Data, f64(GELU(Linear(x, w, b)).Data), 1e-6, 1e-6)
 	closeTo(t, "LinearGELU nil bias", LinearGELU(x, w, nil).Data, f64(GELU(Linear(x, w, nil)).Data), 0, 0)
 }
+
+func TestConv2dWinograd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	cases := []struct{ n, c, h, w, o, p int }{
+		{1, 16, 8, 8, 16, 1},
+		{2, 17, 9, 11, 19, 1}, // odd output sizes: partial tiles
+		{1, 16, 7, 6, 16, 0},
+		{1, 20, 5, 9, 16, 2},
+		{1, 32, 16, 16, 24, 1},
+	}
+	for _, c := range cases {
+		x, w := randT(rng, c.n, c.c, c.h, c.w), randT(rng, c.o, c.c, 3, 3)
+		oh, ow := c.h+2*c.p-2, c.w+2*c.p-2
+		if !useWinograd(c.c, c.o, 3, 3, 1, oh, ow) {
+			t.Fatalf("case %+v does not take the Winograd path", c)
+		}
+		for _, b := range []*Tensor{nil, randT(rng, c.o)} {
+			got := Conv2d(x, w, b, 1, c.p)
+			want, _, _ := refConv(x, w, b, 1, c.p)
+			shapeIs(t, "Winograd", got, c.n, c.o, oh, ow)
+			// Relative to the size of the terms summed (sqrt(9C) for unit normals).
+			closeTo(t, "Winograd", got.Data, want, 2e-5*math.Sqrt(float64(9*c.c)), 0)
+		}
+	}
+}
