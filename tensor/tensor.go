@@ -4,6 +4,12 @@
 // modify their inputs unless the name ends in InPlace. Shape errors are programming errors
 // and panic with a message naming the op and the shapes; API boundaries validate user
 // input before it reaches a kernel.
+//
+// Numerics: sums, means, LayerNorm statistics and SumAll accumulate in float64; GELU is the
+// exact erf form (to a few 1e-7); Softmax subtracts the row maximum; ResizeBilinear and
+// ResizeNearest follow torch 1.13's coordinate arithmetic (bilinear is bitwise equal on
+// multi-channel inputs). Results do not depend on the number of workers. Functions named
+// ...InPlace and LinearGELU (fused.go) serve inference paths that avoid extra buffers.
 package tensor
 
 import (
