@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -88,11 +87,7 @@ func PeakRSS() (int64, error) {
 			return v * 1024, nil
 		}
 	}
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0, fmt.Errorf("benchfmt: peak RSS: %w", err)
-	}
-	return int64(ru.Maxrss) * 1024, nil // Linux reports kilobytes
+	return maxRSS()
 }
 
 // ResetPeakRSS resets the kernel's VmHWM to the current RSS (Linux: "5" to

@@ -116,3 +116,16 @@ func TestRate(t *testing.T) {
 		t.Fatalf("Rate over zero time = %v, want 0", r)
 	}
 }
+
+func TestCPUTime(t *testing.T) {
+	t0 := CPUTime()
+	x := 0.0
+	for start := time.Now(); time.Since(start) < 50*time.Millisecond; {
+		for i := range 1000 {
+			x += float64(i)
+		}
+	}
+	if d := CPUTime() - t0; d <= 0 || x == 0 {
+		t.Fatalf("CPU time did not advance over 50 ms of spinning: %v", d)
+	}
+}
