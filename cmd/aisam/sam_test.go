@@ -1,0 +1,261 @@
+package main
+
+import (
+	"encoding/json"
+	"image"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aisam/aisam/internal/testref"
+	"github.com/aisam/aisam/npy"
+	"github.com/aisam/aisam/sam"
+)
+
+func readPNGMask(t *testing.T, path string) []bool {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, ok := img.(*image.Gray)
+	if !ok {
+		t.Fatalf("%s: %T, want 8-bit gray", path, img)
+	}
+	out := make([]bool, len(g.Pix))
+	for i, v := range g.Pix {
+		if v != 0 && v != 255 {
+			t.Fatalf("%s: pixel value %d, want 0 or 255", path, v)
+		}
+		out[i] = v == 255
+	}
+	return out
+}
+
+func TestSAMPredictCLI(t *testing.T) {
+	img := testPNG(t, 40, 30)
+	out := filepath.Join(t.TempDir(), "out")
+	args := []string{"--random-weights", "tiny", "--seed", "7", "--image", img, "--out", out,
+		"--point", "10,12,1", "--point", "30,5,0", "--box", "5,5,25,20", "--multimask"}
+	var sb strings.Builder
+	if err := runSAMPredict(&sb, args); err != nil {
+		t.Fatal(err)
+	}
+	z, err := npy.ReadNPZ(filepath.Join(out, "result.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]int{
+		"image_embedding": {1, 32, 16, 16},
+		"low_res_masks":   {1, 3, 64, 64},
+		"iou_predictions": {1, 3},
+		"masks":           {1, 3, 30, 40},
+	}
+	for k, shape := range want {
+		a, ok := z[k]
+		if !ok {
+			t.Fatalf("result.npz has no %s", k)
+		}
+		if a.DType != npy.Float32 || !slices.Equal(a.Shape, shape) {
+			t.Fatalf("%s: %s %v, want float32 %v", k, a.DType, a.Shape, shape)
+		}
+	}
+	logits := z["masks"].Float32()
+	for i := range 3 {
+		mk := readPNGMask(t, filepath.Join(out, "mask_"+string(rune('0'+i))+".png"))
+		for j, v := range mk {
+			if v != (logits[i*1200+j] > 0) {
+				t.Fatalf("mask_%d.png pixel %d differs from masks logits > 0", i, j)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "overlay.png")); err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		Masks []struct {
+			PredictedIoU float64 `json:"predicted_iou"`
+		} `json:"masks"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "result.json"))
+	if err != nil || json.Unmarshal(b, &info) != nil || len(info.Masks) != 3 {
+		t.Fatalf("result.json: %v %s", err, b)
+	}
+	if iou := z["iou_predictions"].Float32(); float32(info.Masks[1].PredictedIoU) != iou[1] {
+		t.Fatalf("result.json IoU %g, npz %g", info.Masks[1].PredictedIoU, iou[1])
+	}
+
+	// The low-res logits fed back as --mask-input, single mask.
+	lr := z["low_res_masks"]
+	mi, _ := npy.FromFloat32(lr.Float32()[:64*64], 1, 64, 64)
+	mpath := filepath.Join(t.TempDir(), "mask.npy")
+	if err := npy.WriteFile(mpath, mi); err != nil {
+		t.Fatal(err)
+	}
+	out2 := filepath.Join(t.TempDir(), "out2")
+	if err := runSAMPredict(io.Discard, []string{"--random-weights", "tiny", "--seed", "7", "--image", img, "--out", out2,
+		"--point", "10,12,1", "--mask-input", mpath}); err != nil {
+		t.Fatal(err)
+	}
+	z2, err := npy.ReadNPZ(filepath.Join(out2, "result.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := z2["masks"].Shape; !slices.Equal(s, []int{1, 1, 30, 40}) {
+		t.Fatalf("single-mask masks shape %v", s)
+	}
+}
+
+func TestSAMEverythingCLI(t *testing.T) {
+	img := testPNG(t, 48, 32)
+	out := filepath.Join(t.TempDir(), "out")
+	// A random model's IoU predictions and logits are tiny: thresholds scaled to it.
+	args := []string{"--random-weights", "tiny", "--image", img, "--out", out, "--points-per-side", "4",
+		"--pred-iou-thresh", "0", "--stability-score-thresh", "0.01", "--stability-score-offset", "0.005", "--box-nms-thresh", "1"}
+	if err := runSAMEverything(io.Discard, args); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "masks.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []struct {
+		Segmentation sam.COCORLE  `json:"segmentation"`
+		Area         int          `json:"area"`
+		BBox         [4]int       `json:"bbox"`
+		PointCoords  [][2]float64 `json:"point_coords"`
+		CropBox      [4]int       `json:"crop_box"`
+		MaskFile     string       `json:"mask_file"`
+	}
+	if err := json.Unmarshal(b, &recs); err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) == 0 {
+		t.Fatal("no records")
+	}
+	for i, r := range recs {
+		rle, err := r.Segmentation.Decode()
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		mk, _ := rle.Decode()
+		if png := readPNGMask(t, filepath.Join(out, r.MaskFile)); !slices.Equal(png, mk) {
+			t.Fatalf("record %d: %s differs from its RLE", i, r.MaskFile)
+		}
+		if rle.Area() != r.Area || r.CropBox != [4]int{0, 0, 48, 32} || len(r.PointCoords) != 1 {
+			t.Fatalf("record %d: area %d (RLE %d), crop %v, points %v", i, r.Area, rle.Area(), r.CropBox, r.PointCoords)
+		}
+		bx := sam.MaskToBox(mk, 32, 48)
+		if r.BBox != [4]int{bx[0], bx[1], bx[2] - bx[0], bx[3] - bx[1]} {
+			t.Fatalf("record %d: bbox %v, mask box %v", i, r.BBox, bx)
+		}
+	}
+}
+
+func TestSAMCLIErrors(t *testing.T) {
+	img := testPNG(t, 40, 30)
+	bad := filepath.Join(t.TempDir(), "bad.png")
+	os.WriteFile(bad, []byte("not an image"), 0o644)
+	badMask := filepath.Join(t.TempDir(), "m.npy")
+	a, _ := npy.FromFloat32(make([]float32, 32*32), 1, 32, 32)
+	npy.WriteFile(badMask, a)
+	out := t.TempDir()
+	base := []string{"--random-weights", "tiny", "--image", img, "--out", out}
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no prompt", base, "give a prompt"},
+		{"two points fields", append(base, "--point", "1,2"), "want x,y,label"},
+		{"not a number", append(base, "--point", "a,2,1"), "not a number"},
+		{"bad label", append(base, "--point", "1,2,2"), "label"},
+		{"outside left", append(base, "--point", "-1,5,1"), "outside"},
+		{"outside right", append(base, "--point", "41,5,1"), "outside"},
+		{"nan point", append(base, "--point", "NaN,5,1"), "outside"},
+		{"box fields", append(base, "--box", "1,2,3"), "x0,y0,x1,y1"},
+		{"box inverted", append(base, "--box", "20,20,10,25"), "x0 < x1"},
+		{"box outside", append(base, "--box", "0,0,50,10"), "outside"},
+		{"two boxes", append(base, "--box", "0,0,5,5", "--box", "1,1,6,6"), "one box"},
+		{"mask shape", append(base, "--mask-input", badMask), "want [1 64 64]"},
+		{"mask missing", append(base, "--mask-input", filepath.Join(out, "none.npy")), "mask-input"},
+		{"unreadable image", []string{"--random-weights", "tiny", "--image", bad, "--out", out, "--point", "1,1,1"}, "reading image"},
+		{"missing image", []string{"--random-weights", "tiny", "--image", filepath.Join(out, "no.png"), "--out", out, "--point", "1,1,1"}, "reading image"},
+		{"no model", []string{"--image", img, "--out", out, "--point", "1,1,1"}, "exactly one of"},
+		{"two models", append(base, "--checkpoint", "x.pth", "--point", "1,1,1"), "exactly one of"},
+		{"bad random", []string{"--random-weights", "vit_q", "--image", img, "--out", out, "--point", "1,1,1"}, "random-weights"},
+		{"bad checkpoint", []string{"--checkpoint", bad, "--image", img, "--out", out, "--point", "1,1,1"}, "checkpoint"},
+		{"no out", []string{"--random-weights", "tiny", "--image", img, "--point", "1,1,1"}, "required"},
+		{"preprocess", append(base, "--point", "1,1,1", "--preprocess", "x"), "preprocess"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := runSAMPredict(io.Discard, c.args)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"zero side", append(base, "--points-per-side", "0"), "points per side"},
+		{"bad image", []string{"--random-weights", "tiny", "--image", bad, "--out", out}, "reading image"},
+		{"crop layers", append(base, "--crop-n-layers", "-1"), "crop layers"},
+	} {
+		t.Run("everything "+c.name, func(t *testing.T) {
+			err := runSAMEverything(io.Discard, c.args)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestSAMPredictCLIParity runs the CLI on the sam-tiny checkpoint and image and compares
+// result.npz with the official outputs (PNG decode, exact PIL resize, box transform,
+// postprocessing all included).
+func TestSAMPredictCLIParity(t *testing.T) {
+	dir := testref.Dir(t, "vectors/sam-tiny")
+	out := t.TempDir()
+	if err := runSAMPredict(io.Discard, []string{"--checkpoint", filepath.Join(dir, "weights.pth"), "--image", filepath.Join(dir, "image.png"),
+		"--box", "60,45,150,135", "--out", out}); err != nil {
+		t.Fatal(err)
+	}
+	z, err := npy.ReadNPZ(filepath.Join(out, "result.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ref := range map[string]string{
+		"image_embedding": "image_embedding",
+		"low_res_masks":   "box_only__low_res_masks",
+		"iou_predictions": "box_only__iou_predictions",
+		"masks":           "box_only__masks_logits_orig_size",
+	} {
+		w, err := npy.ReadFile(filepath.Join(dir, ref+".npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := z[name]
+		if !slices.Equal(g.Shape, w.Shape) {
+			t.Fatalf("%s: shape %v, want %v", name, g.Shape, w.Shape)
+		}
+		gv, wv := g.Float32(), w.Float32()
+		for i := range wv {
+			if d := math.Abs(float64(gv[i] - wv[i])); d > 1e-4+1e-4*math.Abs(float64(wv[i])) {
+				t.Fatalf("%s[%d] = %g, want %g", name, i, gv[i], wv[i])
+			}
+		}
+	}
+}
