@@ -1,0 +1,151 @@
+package tensor
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// Randomised shapes for the stride machinery (broadcast, coalescing, transposing copies):
+// each case is checked against the index-by-index references of ref_test.go.
+
+func randShape(rng *rand.Rand, rank, maxDim int) []int {
+	s := make([]int, rank)
+	for i := range s {
+		s[i] = 1 + rng.IntN(maxDim)
+	}
+	return s
+}
+
+func TestRandomBroadcast(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	for range 100 {
+		out := randShape(rng, rng.IntN(6), 5)
+		mk := func() []int {
+			r := rng.IntN(len(out) + 1)
+			s := append([]int(nil), out[len(out)-r:]...)
+			for i := range s {
+				if rng.IntN(3) == 0 {
+					s[i] = 1
+				}
+			}
+			return s
+		}
+		sa, sb := mk(), mk()
+		a, b := randT(rng, sa...), randT(rng, sb...)
+		got := Sub(a, b)
+		shape := broadcastShapeRef(sa, sb)
+		var want []float64
+		forIndex(shape, func(idx []int) { want = append(want, float64(float32(at(a, idx)-at(b, idx)))) })
+		closeTo(t, "Sub", got.Data, want, 0, 0)
+		// SumTo is the adjoint of BroadcastTo: <BroadcastTo(x), y> == <x, SumTo(y)>.
+		y := randT(rng, shape...)
+		bx := BroadcastTo(a, shape...)
+		var l, r float64
+		for i := range bx.Data {
+			l += float64(bx.Data[i]) * float64(y.Data[i])
+		}
+		st := SumTo(y, sa...)
+		for i := range a.Data {
+			r += float64(a.Data[i]) * float64(st.Data[i])
+		}
+		if d := l - r; d > 1e-4 || d < -1e-4 {
+			t.Fatalf("shapes %v -> %v: <Bx,y> = %v, <x,S y> = %v", sa, shape, l, r)
+		}
+	}
+}
+
+func TestRandomPermuteSlicePad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	for range 120 {
+		rank := 1 + rng.IntN(5)
+		shape := randShape(rng, rank, 7)
+		if rng.IntN(4) == 0 {
+			shape[rng.IntN(rank)] = 33 + rng.IntN(40) // long axes reach the tiled transpose
+		}
+		a := randT(rng, shape...)
+		axes := rng.Perm(rank)
+		got := Permute(a, axes...)
+		oshape := make([]int, rank)
+		for i, ax := range axes {
+			oshape[i] = shape[ax]
+		}
+		var want []float64
+		src := make([]int, rank)
+		forIndex(oshape, func(idx []int) {
+			for i, ax := range axes {
+				src[ax] = idx[i]
+			}
+			want = append(want, float64(a.At(src...)))
+		})
+		closeTo(t, "Permute", got.Data, want, 0, 0)
+
+		ax := rng.IntN(rank)
+		s0 := rng.IntN(shape[ax] + 1)
+		s1 := s0 + rng.IntN(shape[ax]-s0+1)
+		sl := Slice(a, ax, s0, s1)
+		want = want[:0]
+		ss := append([]int(nil), shape...)
+		ss[ax] = s1 - s0
+		forIndex(ss, func(idx []int) {
+			j := append([]int(nil), idx...)
+			j[ax] += s0
+			want = append(want, float64(a.At(j...)))
+		})
+		closeTo(t, "Slice", sl.Data, want, 0, 0)
+
+		before, after := make([]int, rank), make([]int, rank)
+		ps := make([]int, rank)
+		for i := range before {
+			before[i], after[i] = rng.IntN(3), rng.IntN(3)
+			ps[i] = shape[i] + before[i] + after[i]
+		}
+		p := Pad(a, before, after, 0.5)
+		want = want[:0]
+		forIndex(ps, func(idx []int) {
+			j := make([]int, rank)
+			in := true
+			for i := range idx {
+				j[i] = idx[i] - before[i]
+				if j[i] < 0 || j[i] >= shape[i] {
+					in = false
+				}
+			}
+			if in {
+				want = append(want, float64(a.At(j...)))
+			} else {
+				want = append(want, 0.5)
+			}
+		})
+		closeTo(t, "Pad", p.Data, want, 0, 0)
+	}
+}
+
+func TestRandomMatMul(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	for range 60 {
+		m, k, n := 1+rng.IntN(9), 1+rng.IntN(9), 1+rng.IntN(9)
+		batch := randShape(rng, rng.IntN(3), 3)
+		bb := func() []int {
+			r := rng.IntN(len(batch) + 1)
+			s := append([]int(nil), batch[len(batch)-r:]...)
+			for i := range s {
+				if rng.IntN(3) == 0 {
+					s[i] = 1
+				}
+			}
+			return s
+		}
+		ta, tb := rng.IntN(2) == 1, rng.IntN(2) == 1
+		sa := append(bb(), m, k)
+		if ta {
+			sa = append(sa[:len(sa)-2], k, m)
+		}
+		sb := append(bb(), k, n)
+		if tb {
+			sb = append(sb[:len(sb)-2], n, k)
+		}
+		a, b := randT(rng, sa...), randT(rng, sb...)
+		got := MatMul(a, b, ta, tb)
+		closeTo(t, "MatMul", got.Data, refMatMul(a, b, ta, tb), 1e-5, 1e-5)
+	}
+}
