@@ -20,6 +20,9 @@ func FuzzOpen(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	if b, err := os.ReadFile(filepath.Join("testdata", "module.pth")); err == nil {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		file, err := NewReader(bytes.NewReader(b), int64(len(b)))
 		if err != nil {
