@@ -130,7 +130,7 @@ func (a *AutoPrompt) Classify(tp *ag.Tape, image *tensor.Tensor) *tensor.Tensor 
 	}
 	b := image.Dim(0)
 	c, d := a.Cfg.NumClasses, a.Cfg.Dim
-	tokens := a.ClassifierClassEmb.Reshape(1, c, d)
+	tokens := tp.Reshape(a.ClassifierClassEmb, 1, c, d)
 	if b > 1 {
 		tokens = tp.IndexSelect(tokens, 0, make([]int, b))
 	}
@@ -161,7 +161,7 @@ func (a *AutoPrompt) Encode(tp *ag.Tape, image *tensor.Tensor, classes []int) (t
 	k := len(classes)
 	p, d := a.Cfg.NumPoints, a.Cfg.Dim
 	cls := tp.IndexSelect(a.ClassEmb, 0, classes) // K T D
-	prm := a.PromptEmb.Reshape(1, p, d)
+	prm := tp.Reshape(a.PromptEmb, 1, p, d)
 	prm = tp.IndexSelect(prm, 0, make([]int, k)) // K P D
 	in := tp.Concat(1, prm, cls)                 // K P+T D
 	if b > 1 {

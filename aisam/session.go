@@ -194,12 +194,12 @@ func (m *Model) NewSession(ctx context.Context, img *Image, opts Options) (s *Se
 	if err != nil {
 		return nil, err
 	}
+	embed := time.Since(t0)
 	s, err = m.NewSessionFromEmbedding(ctx, emb, img.H, img.W, opts)
 	if err != nil {
 		return nil, err
 	}
-	s.timing.Embed = time.Since(t0) - s.timing.AutoPrompt - s.timing.Decode - s.timing.Post
-	s.last.Timing = s.timing
+	s.last.Timing.Embed = embed
 	return s, nil
 }
 
