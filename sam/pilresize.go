@@ -3,6 +3,8 @@ package sam
 import (
 	"fmt"
 	"math"
+
+	"github.com/aisam/aisam/internal/par"
 )
 
 // ResampleFilter is one of Pillow's resampling filters.
@@ -153,44 +155,48 @@ func PILResize(pix []uint8, h, w, ch, nh, nw int, f ResampleFilter) ([]uint8, er
 
 func pilHorizontal(src []uint8, h, w, ch, nw int, c pilCoeffs) []uint8 {
 	out := make([]uint8, h*nw*ch)
-	for y := range h {
-		row := src[y*w*ch : (y+1)*w*ch]
-		orow := out[y*nw*ch : (y+1)*nw*ch]
-		for xx := range nw {
-			k := c.k[xx*c.ksize : xx*c.ksize+c.n[xx]]
-			in := row[c.start[xx]*ch:]
-			for b := range ch {
-				ss := int32(1 << (pilPrecisionBits - 1))
-				for x, kv := range k {
-					ss += int32(in[x*ch+b]) * kv
+	par.For(h, 16, func(lo, hi int) {
+		for y := lo; y < hi; y++ {
+			row := src[y*w*ch : (y+1)*w*ch]
+			orow := out[y*nw*ch : (y+1)*nw*ch]
+			for xx := range nw {
+				k := c.k[xx*c.ksize : xx*c.ksize+c.n[xx]]
+				in := row[c.start[xx]*ch:]
+				for b := range ch {
+					ss := int32(1 << (pilPrecisionBits - 1))
+					for x, kv := range k {
+						ss += int32(in[x*ch+b]) * kv
+					}
+					orow[xx*ch+b] = pilClip8(ss)
 				}
-				orow[xx*ch+b] = pilClip8(ss)
 			}
 		}
-	}
+	})
 	return out
 }
 
 func pilVertical(src []uint8, h, w, ch, nh int, c pilCoeffs) []uint8 {
 	stride := w * ch
 	out := make([]uint8, nh*stride)
-	acc := make([]int32, stride)
-	for yy := range nh {
-		for i := range acc {
-			acc[i] = 1 << (pilPrecisionBits - 1)
-		}
-		k := c.k[yy*c.ksize : yy*c.ksize+c.n[yy]]
-		for y, kv := range k {
-			row := src[(c.start[yy]+y)*stride : (c.start[yy]+y+1)*stride]
-			for i, v := range row {
-				acc[i] += int32(v) * kv
+	par.For(nh, 16, func(lo, hi int) {
+		acc := make([]int32, stride)
+		for yy := lo; yy < hi; yy++ {
+			for i := range acc {
+				acc[i] = 1 << (pilPrecisionBits - 1)
+			}
+			k := c.k[yy*c.ksize : yy*c.ksize+c.n[yy]]
+			for y, kv := range k {
+				row := src[(c.start[yy]+y)*stride : (c.start[yy]+y+1)*stride]
+				for i, v := range row {
+					acc[i] += int32(v) * kv
+				}
+			}
+			orow := out[yy*stride : (yy+1)*stride]
+			for i, v := range acc {
+				orow[i] = pilClip8(v)
 			}
 		}
-		orow := out[yy*stride : (yy+1)*stride]
-		for i, v := range acc {
-			orow[i] = pilClip8(v)
-		}
-	}
+	})
 	return out
 }
 

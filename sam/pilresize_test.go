@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/aisam/aisam/internal/par"
 	"github.com/aisam/aisam/internal/testref"
 	"github.com/aisam/aisam/npy"
 )
@@ -135,5 +136,23 @@ func TestPILResizeIdentityAndConstant(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// BenchmarkResizeLongestSide1080p resizes a 1920x1080 image to 1024x576 on one worker and
+// on all (compare the two in the same run).
+func BenchmarkResizeLongestSide1080p(b *testing.B) {
+	im := RGB{H: 1080, W: 1920, Pix: make([]uint8, 1080*1920*3)}
+	for i := range im.Pix {
+		im.Pix[i] = uint8(i * 7)
+	}
+	for _, w := range []int{1, 0} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			defer par.SetWorkers(par.SetWorkers(w))
+			b.SetBytes(int64(len(im.Pix)))
+			for b.Loop() {
+				ResizeLongestSide(im, 1024)
+			}
+		})
 	}
 }
