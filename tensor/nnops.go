@@ -73,38 +73,28 @@ func layerNorm2d(x, w, b *Tensor, eps float32) *Tensor {
 		mean := make([]float64, m)
 		vr := make([]float64, m)
 		base := n * C * hw
+		plane := func(c int) []float32 { return x.Data[base+c*hw+p0 : base+c*hw+p1] }
 		for c := range C {
-			row := x.Data[base+c*hw+p0 : base+c*hw+p1]
-			for i, v := range row {
-				mean[i] += float64(v)
-			}
+			vec.AddToF64(mean, plane(c))
 		}
 		for i := range mean {
 			mean[i] /= float64(C)
 		}
 		for c := range C {
-			row := x.Data[base+c*hw+p0 : base+c*hw+p1]
-			for i, v := range row {
-				d := float64(v) - mean[i]
-				vr[i] += d * d
-			}
+			vec.AddSqDevF64(vr, plane(c), mean)
 		}
 		for i := range vr {
 			vr[i] = 1 / math.Sqrt(vr[i]/float64(C)+float64(eps))
 		}
 		for c := range C {
-			row := x.Data[base+c*hw+p0 : base+c*hw+p1]
-			dst := out.Data[base+c*hw+p0 : base+c*hw+p1]
-			wc, bc := 1.0, 0.0
+			var wc, bc float32 = 1, 0
 			if w != nil {
-				wc = float64(w.Data[c])
+				wc = w.Data[c]
 			}
 			if b != nil {
-				bc = float64(b.Data[c])
+				bc = b.Data[c]
 			}
-			for i, v := range row {
-				dst[i] = float32((float64(v)-mean[i])*vr[i]*wc + bc)
-			}
+			vec.NormCols(out.Data[base+c*hw+p0:base+c*hw+p1], plane(c), mean, vr, wc, bc)
 		}
 	})
 	return out

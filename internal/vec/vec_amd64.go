@@ -33,6 +33,15 @@ func sumSqDevAVX2(x []float32, mhi, mlo float32) float64
 func blendAVX2(dst, a, b []float32, wa, wb float32)
 
 //go:noescape
+func addToF64AVX2(acc []float64, x []float32)
+
+//go:noescape
+func addSqDevF64AVX2(acc []float64, x []float32, mean []float64)
+
+//go:noescape
+func normColsAVX2(dst, x []float32, mean, rstd []float64, w, b float32)
+
+//go:noescape
 func normAVX2(dst, x, w, b []float32, mhi, mlo, r float32)
 
 // setAVX2 switches the assembly path (tests only); it reports whether it had an effect.

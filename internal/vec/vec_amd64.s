@@ -815,3 +815,86 @@ blendloop:
 	JNZ blendloop
 	VZEROUPPER
 	RET
+
+// func addToF64AVX2(acc []float64, x []float32)
+TEXT ·addToF64AVX2(SB), NOSPLIT, $0-48
+	MOVQ acc_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+addf64loop:
+	VMOVUPS (SI), Y0
+	VCVTPS2PD X0, Y1
+	VEXTRACTF128 $1, Y0, X2
+	VCVTPS2PD X2, Y2
+	VADDPD (DI), Y1, Y1
+	VADDPD 32(DI), Y2, Y2
+	VMOVUPD Y1, (DI)
+	VMOVUPD Y2, 32(DI)
+	ADDQ $32, SI
+	ADDQ $64, DI
+	SUBQ $8, CX
+	JNZ addf64loop
+	VZEROUPPER
+	RET
+
+// func addSqDevF64AVX2(acc []float64, x []float32, mean []float64)
+TEXT ·addSqDevF64AVX2(SB), NOSPLIT, $0-72
+	MOVQ acc_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	MOVQ mean_base+48(FP), DX
+sqdevloop:
+	VMOVUPS (SI), Y0
+	VCVTPS2PD X0, Y1
+	VEXTRACTF128 $1, Y0, X2
+	VCVTPS2PD X2, Y2
+	VSUBPD (DX), Y1, Y1
+	VSUBPD 32(DX), Y2, Y2
+	VMOVUPD (DI), Y3
+	VMOVUPD 32(DI), Y4
+	VFMADD231PD Y1, Y1, Y3
+	VFMADD231PD Y2, Y2, Y4
+	VMOVUPD Y3, (DI)
+	VMOVUPD Y4, 32(DI)
+	ADDQ $32, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	SUBQ $8, CX
+	JNZ sqdevloop
+	VZEROUPPER
+	RET
+
+// func normColsAVX2(dst, x []float32, mean, rstd []float64, w, b float32)
+TEXT ·normColsAVX2(SB), NOSPLIT, $0-104
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	MOVQ mean_base+48(FP), DX
+	MOVQ rstd_base+72(FP), R8
+	VBROADCASTSS w+96(FP), X14
+	VCVTPS2PD X14, Y14
+	VBROADCASTSS b+100(FP), X15
+	VCVTPS2PD X15, Y15
+normcolsloop:
+	VMOVUPS (SI), Y0
+	VCVTPS2PD X0, Y1
+	VEXTRACTF128 $1, Y0, X2
+	VCVTPS2PD X2, Y2
+	VSUBPD (DX), Y1, Y1
+	VSUBPD 32(DX), Y2, Y2
+	VMULPD (R8), Y1, Y1
+	VMULPD 32(R8), Y2, Y2
+	VFMADD213PD Y15, Y14, Y1
+	VFMADD213PD Y15, Y14, Y2
+	VCVTPD2PSY Y1, X1
+	VCVTPD2PSY Y2, X2
+	VINSERTF128 $1, X2, Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $64, DX
+	ADDQ $64, R8
+	SUBQ $8, CX
+	JNZ normcolsloop
+	VZEROUPPER
+	RET

@@ -290,3 +290,42 @@ func TestBiasGELU(t *testing.T) {
 		}
 	})
 }
+
+func TestColumnKernels(t *testing.T) {
+	withPaths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(7, 8))
+		for _, n := range []int{1, 8, 13, 512} {
+			x := make([]float32, n)
+			acc, acc0, mean, rstd := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64() + 50)
+				acc0[i] = rng.NormFloat64()
+				mean[i] = 50 + rng.NormFloat64()*0.1
+				rstd[i] = 1 + rng.Float64()
+			}
+			copy(acc, acc0)
+			AddToF64(acc, x)
+			for i := range x {
+				if acc[i] != acc0[i]+float64(x[i]) {
+					t.Fatalf("AddToF64 n=%d [%d] = %v, want %v", n, i, acc[i], acc0[i]+float64(x[i]))
+				}
+			}
+			copy(acc, acc0)
+			AddSqDevF64(acc, x, mean)
+			for i := range x {
+				d := float64(x[i]) - mean[i]
+				if want := acc0[i] + d*d; math.Abs(acc[i]-want) > 1e-15*(math.Abs(acc0[i])+d*d) {
+					t.Fatalf("AddSqDevF64 n=%d [%d] = %v, want %v", n, i, acc[i], want)
+				}
+			}
+			dst := make([]float32, n)
+			NormCols(dst, x, mean, rstd, 0.7, -0.2)
+			for i := range x {
+				want := float32((float64(x[i])-mean[i])*rstd[i]*float64(float32(0.7)) + float64(float32(-0.2)))
+				if ulps(dst[i], want) > 1 {
+					t.Fatalf("NormCols n=%d [%d] = %v, want %v", n, i, dst[i], want)
+				}
+			}
+		}
+	})
+}
