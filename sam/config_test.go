@@ -324,3 +324,24 @@ func TestPreprocessShapeAndCoords(t *testing.T) {
 		t.Errorf("corner maps to %v, want [256 171]", got)
 	}
 }
+
+// TestPreprocessMatchesOfficialInput normalises and pads the official resized image and
+// compares with the official encoder input (the resize itself is checked elsewhere).
+func TestPreprocessMatchesOfficialInput(t *testing.T) {
+	v := tinyVectors(t)
+	r := v.get("resized_uint8_HWC")
+	im := RGB{H: r.Dim(0), W: r.Dim(1), Pix: make([]uint8, r.Numel())}
+	for i, f := range r.Data {
+		im.Pix[i] = uint8(f)
+	}
+	x, err := Preprocess(im, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := compare("encoder_input", x, v.get("encoder_input_1x3xSxS"), 1e-6); e.bad != 0 {
+		t.Errorf("encoder input: %d values differ (max abs %g)", e.bad, e.maxAbs)
+	}
+	if _, err := Preprocess(im, 128); err == nil {
+		t.Error("image larger than the input size accepted")
+	}
+}
