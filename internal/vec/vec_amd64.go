@@ -2,6 +2,8 @@ package vec
 
 import "golang.org/x/sys/cpu"
 
+//go:generate go run gen_amd64.go
+
 // useAVX2 selects the assembly kernels; AISAM_NOASM-style switches are not needed because
 // the tests compare both paths directly.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
