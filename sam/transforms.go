@@ -82,3 +82,31 @@ func (p *Predictor) SetImageMedSAM(ctx context.Context, im RGB) error {
 	}
 	return p.setInput(ctx, x, im.H, im.W, size, size)
 }
+
+// MedSAMMasks is MedSAM's mask postprocessing: low-res logits [M, h, w] (or [1, M, h, w])
+// go through a sigmoid, are resized bilinearly (align_corners=False) straight to the
+// original size, and thresholded at 0.5. (The sigmoid comes before the interpolation, so
+// this differs slightly from SAM's logits > 0 at the edges.)
+func MedSAMMasks(low *tensor.Tensor, origH, origW int) ([][]bool, error) {
+	if low == nil || (low.Rank() != 3 && !(low.Rank() == 4 && low.Dim(0) == 1)) || origH <= 0 || origW <= 0 {
+		return nil, fmt.Errorf("sam: MedSAM masks from low-res logits %v to %dx%d: want [M h w] and a positive size", shapeOrNil(low), origH, origW)
+	}
+	m, h, w := low.Dim(-3), low.Dim(-2), low.Dim(-1)
+	x := tensor.ResizeBilinear(tensor.Sigmoid(low.Reshape(1, m, h, w)), origH, origW, false)
+	hw := origH * origW
+	out := make([][]bool, m)
+	for i := range out {
+		out[i] = make([]bool, hw)
+		for j, v := range x.Data[i*hw : (i+1)*hw] {
+			out[i][j] = v > 0.5
+		}
+	}
+	return out, nil
+}
+
+func shapeOrNil(t *tensor.Tensor) any {
+	if t == nil {
+		return nil
+	}
+	return t.Shape()
+}

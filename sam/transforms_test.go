@@ -4,9 +4,11 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/aisam/aisam/internal/testref"
+	"github.com/aisam/aisam/tensor"
 )
 
 // TestSetImageFromRawImage runs the whole preprocessing (exact PIL resize, normalise, pad)
@@ -82,5 +84,29 @@ func TestPreprocessMedSAM(t *testing.T) {
 	}
 	if _, err := PreprocessMedSAM(RGB{H: 2, W: 2, Pix: make([]uint8, 3)}, 8); err == nil {
 		t.Fatal("short image accepted")
+	}
+}
+
+// TestMedSAMMasks: a constant-logit channel stays constant, and a two-valued row of
+// logits resized 2 -> 4 thresholds where the interpolated sigmoid crosses 0.5, not where
+// the interpolated logit crosses 0.
+func TestMedSAMMasks(t *testing.T) {
+	// Row logits [-4, 1]: bilinear 2 -> 4 (align_corners=False) samples at source
+	// x = -0.25, 0.25, 0.75, 1.25 -> weights of the right pixel 0, 0.25, 0.75, 1.
+	// sigmoid(-4) = 0.018, sigmoid(1) = 0.731: at 0.75, 0.25*0.018 + 0.75*0.731 = 0.553 > 0.5.
+	// Interpolated logits there: 0.25*-4 + 0.75*1 = -0.25 < 0 (SAM's rule would say no).
+	low := tensor.FromSlice([]float32{-4, 1, 2, 2}, 2, 1, 2)
+	got, err := MedSAMMasks(low, 1, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []bool{false, false, true, true}; !slices.Equal(got[0], want) {
+		t.Fatalf("mask 0 %v, want %v", got[0], want)
+	}
+	if want := []bool{true, true, true, true}; !slices.Equal(got[1], want) {
+		t.Fatalf("mask 1 %v, want %v", got[1], want)
+	}
+	if _, err := MedSAMMasks(tensor.New(2, 2), 1, 4); err == nil {
+		t.Fatal("rank-2 logits accepted")
 	}
 }

@@ -298,6 +298,12 @@ flags:`)
 	if err != nil {
 		return err
 	}
+	if preprocess == "medsam" {
+		// MedSAM thresholds sigmoid probabilities resized straight to the image.
+		if res.Masks, err = sam.MedSAMMasks(res.LowRes, im.H, im.W); err != nil {
+			return err
+		}
+	}
 	tDec := time.Since(t0)
 	if err := writeSAMPredictOutputs(out, im, p, pr, res); err != nil {
 		return err

@@ -259,3 +259,27 @@ func TestSAMPredictCLIParity(t *testing.T) {
 		}
 	}
 }
+
+func TestSAMPredictCLIMedSAM(t *testing.T) {
+	img := testPNG(t, 40, 30)
+	out := t.TempDir()
+	if err := runSAMPredict(io.Discard, []string{"--random-weights", "tiny", "--image", img, "--out", out,
+		"--box", "5,5,25,20", "--preprocess", "medsam"}); err != nil {
+		t.Fatal(err)
+	}
+	z, err := npy.ReadNPZ(filepath.Join(out, "result.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	low, err := z["low_res_masks"].Tensor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := sam.MedSAMMasks(low, 30, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readPNGMask(t, filepath.Join(out, "mask_0.png")); !slices.Equal(got, want[0]) {
+		t.Fatal("mask_0.png is not MedSAM's thresholded sigmoid")
+	}
+}
