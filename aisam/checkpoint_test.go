@@ -172,7 +172,7 @@ func TestLoRAMerge(t *testing.T) {
 
 // TestSaveLoadRoundTrip saves a random model in aisam's format and loads it back.
 func TestSaveLoadRoundTrip(t *testing.T) {
-	cfg := refConfig()
+	cfg := tinyConfig()
 	cfg.Classes = []string{"background", "RV", "LV"}
 	cfg.Preprocess.Window = &[2]float64{-125, 275}
 	m, err := New(cfg, 42)
