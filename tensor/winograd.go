@@ -18,9 +18,13 @@ import (
 // The transforms only add, subtract and halve, so the result stays within a few float32
 // roundings of the direct convolution (checked against the float64 reference).
 
-// useWinograd reports whether conv2d should take the Winograd path.
+// useWinograd reports whether conv2d should take the Winograd path: 3x3 stride 1, enough
+// channels for the GEMMs to dominate, and transformed planes (16·max(C,O)·tiles floats
+// each) no larger than maxCol, so that memory stays bounded as with im2col.
 func useWinograd(C, O, kh, kw, stride, OH, OW int) bool {
-	return kh == 3 && kw == 3 && stride == 1 && C >= 16 && O >= 16 && OH >= 4 && OW >= 4
+	tiles := ((OH + 1) / 2) * ((OW + 1) / 2)
+	return kh == 3 && kw == 3 && stride == 1 && C >= 16 && O >= 16 && OH >= 4 && OW >= 4 &&
+		16*max(C, O)*tiles <= maxCol
 }
 
 // winogradWeights returns U [16][O][C] = G g Gᵀ for w [O, C, 3, 3].
