@@ -340,3 +340,28 @@ func TestPredictorParity(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestSetImageEndToEnd starts from the original uint8 image: SetImage (exact PIL resize,
+// normalisation, padding, encoder) must give the official embedding, and Predict the
+// official logits.
+func TestSetImageEndToEnd(t *testing.T) {
+	m := loadTiny(t)
+	v := tinyVectors(t)
+	img := v.get("image_uint8_HWC")
+	im := RGB{H: img.Dim(0), W: img.Dim(1), Pix: make([]uint8, img.Numel())}
+	for i, f := range img.Data {
+		im.Pix[i] = uint8(f)
+	}
+	p := NewPredictor(m)
+	if err := p.SetImage(context.Background(), im); err != nil {
+		t.Fatal(err)
+	}
+	r := &report{t: t}
+	r.check("image_embedding (from uint8)", p.Embedding(), v.get("image_embedding"))
+	res, err := p.Predict(Prompt{Points: [][2]float64{{105, 90}}, Labels: []int{1}, Multimask: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.check("point1_multi logits (from uint8)", res.Logits, v.get("point1_multi__masks_logits_orig_size"))
+	r.log()
+}
