@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/aisam/aisam/internal/par"
+	"github.com/aisam/aisam/internal/vec"
 )
 
 // elemGrain is the smallest number of elements a parallel elementwise chunk gets: below
@@ -298,7 +299,10 @@ func broadcastTo(a *Tensor, shape []int) *Tensor {
 	return out
 }
 
-// sumTo sums a over the axes that shape broadcasts, accumulating in float64.
+// sumTo sums a over the axes that shape broadcasts, accumulating in float64. Large inputs
+// are cut into blocks of rows fixed by the shapes alone (not the worker count); each block
+// sums into its own partial and the partials are added in block order, so the result is
+// the same on any number of workers.
 func sumTo(a *Tensor, shape []int) *Tensor {
 	out := New(shape...)
 	so := bstrides("SumTo", shape, a.shape)
@@ -307,31 +311,39 @@ func sumTo(a *Tensor, shape []int) *Tensor {
 		return out
 	}
 	sh, st := coalesce(a.shape, sa, so)
-	acc := make([]float64, len(out.Data))
 	last := len(sh) - 1
 	inner := sh[last]
 	io := st[1][last]
 	it := rowIter{shape: sh[:last], strides: [][]int{st[0][:last], st[1][:last]}}
 	rows := len(a.Data) / inner
-	offs := make([]int, 2)
-	for r := range rows {
-		it.offsets(r, offs)
-		x := a.Data[offs[0] : offs[0]+inner]
-		if io == 1 {
-			d := acc[offs[1] : offs[1]+inner]
-			for i, v := range x {
-				d[i] += float64(v)
-			}
-		} else {
-			var s float64
-			for _, v := range x {
-				s += float64(v)
-			}
-			acc[offs[1]] += s
-		}
+	block := max(1, elemGrain/inner)
+	nb := (rows + block - 1) / block
+	if nb*len(out.Data) > len(a.Data) {
+		nb, block = 1, rows // partials would cost more than the input: one serial pass
 	}
-	for i, v := range acc {
-		out.Data[i] = float32(v)
+	partial := make([]float64, nb*len(out.Data))
+	par.ForEach(nb, func(b int) {
+		acc := partial[b*len(out.Data) : (b+1)*len(out.Data)]
+		offs := make([]int, 2)
+		for r := b * block; r < min((b+1)*block, rows); r++ {
+			it.offsets(r, offs)
+			x := a.Data[offs[0] : offs[0]+inner]
+			if io == 1 {
+				d := acc[offs[1] : offs[1]+inner]
+				for i, v := range x {
+					d[i] += float64(v)
+				}
+			} else {
+				acc[offs[1]] += vec.Sum(x)
+			}
+		}
+	})
+	for i := range out.Data {
+		s := partial[i]
+		for b := 1; b < nb; b++ {
+			s += partial[b*len(out.Data)+i]
+		}
+		out.Data[i] = float32(s)
 	}
 	return out
 }

@@ -104,6 +104,8 @@ func TestWorkerCountIndependence(t *testing.T) {
 		"SumAll":         func() *Tensor { return Scalar(float32(SumAll(x))) },
 		"ResizeBilinear": func() *Tensor { return ResizeBilinear(x, 97, 61, false) },
 		"Permute":        func() *Tensor { return Permute(x, 0, 2, 3, 1) },
+		"SumTo":          func() *Tensor { return SumTo(x, 40) },
+		"SumTo keep":     func() *Tensor { return SumTo(x, 2, 1, 40, 1) },
 	}
 	for name, f := range ops {
 		old := par.SetWorkers(1)

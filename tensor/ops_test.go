@@ -632,3 +632,25 @@ func TestConv2dWinograd(t *testing.T) {
 		}
 	}
 }
+
+// SumTo over many rows takes the blocked path; compare with a float64 loop.
+func TestSumToLarge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 30))
+	g := randT(rng, 3, 700, 64)
+	for _, shape := range [][]int{{64}, {3, 1, 64}, {700, 1}, {1}} {
+		got := SumTo(g, shape...)
+		want := make([]float64, numel(shape))
+		forIndex(g.Shape(), func(idx []int) {
+			off := 0
+			for i, d := range shape {
+				j := idx[len(idx)-len(shape)+i]
+				if d == 1 {
+					j = 0
+				}
+				off = off*d + j
+			}
+			want[off] += at(g, idx)
+		})
+		closeTo(t, "SumTo large", got.Data, want, 1e-5, 1e-6)
+	}
+}
