@@ -654,3 +654,28 @@ func TestSumToLarge(t *testing.T) {
 		closeTo(t, "SumTo large", got.Data, want, 1e-5, 1e-6)
 	}
 }
+
+// Reductions over a leading axis with wide rows run in column bands.
+func TestReduceWide(t *testing.T) {
+	rng := rand.New(rand.NewPCG(35, 36))
+	a := randT(rng, 2, 7, 1100)
+	for _, axis := range []int{0, 1} {
+		sum, mx := Sum(a, axis, false), Max(a, axis, true)
+		var ws, wx []float64
+		rs := append([]int(nil), a.Shape()...)
+		rs[axis] = 1
+		forIndex(rs, func(idx []int) {
+			j := append([]int(nil), idx...)
+			var s float64
+			m := math.Inf(-1)
+			for k := range a.Dim(axis) {
+				j[axis] = k
+				s += at(a, j)
+				m = math.Max(m, at(a, j))
+			}
+			ws, wx = append(ws, s), append(wx, m)
+		})
+		closeTo(t, "Sum wide", sum.Data, ws, 1e-6, 1e-6)
+		closeTo(t, "Max wide", mx.Data, wx, 0, 0)
+	}
+}

@@ -54,20 +54,36 @@ func reduce(op string, kind redOp, a *Tensor, axis int, keepdim bool) *Tensor {
 	if kind == redMax && n == 0 {
 		panic(fmt.Sprintf("tensor.%s: empty axis %d of %v", op, axis, a.shape))
 	}
-	work := max(1, n*inner)
-	par.For(outer, max(1, elemGrain/work), func(lo, hi int) {
-		acc := make([]float64, inner)
-		for o := lo; o < hi; o++ {
+	if len(out.Data) == 0 {
+		return out
+	}
+	// Tasks are (outer index, band of up to colBand inner columns), so that a reduction
+	// over a leading axis (outer == 1) still spreads over the workers.
+	const colBand = 512
+	bands := (inner + colBand - 1) / colBand
+	work := max(1, n*min(inner, colBand))
+	par.For(outer*bands, max(1, elemGrain/work), func(lo, hi int) {
+		acc := make([]float64, min(inner, colBand))
+		for t := lo; t < hi; t++ {
+			o, c0 := t/bands, (t%bands)*colBand
+			c1 := min(c0+colBand, inner)
 			src := a.Data[o*n*inner : (o+1)*n*inner]
-			dst := out.Data[o*inner : (o+1)*inner]
-			if kind == redMax && inner == 1 {
-				dst[0] = vec.Max(src)
+			dst := out.Data[o*inner+c0 : o*inner+c1]
+			if inner == 1 {
+				switch kind {
+				case redMax:
+					dst[0] = vec.Max(src)
+				case redSum:
+					dst[0] = float32(vec.Sum(src))
+				default:
+					dst[0] = float32(vec.Sum(src) / float64(n))
+				}
 				continue
 			}
 			if kind == redMax {
-				copy(dst, src[:inner])
+				copy(dst, src[c0:c1])
 				for j := 1; j < n; j++ {
-					row := src[j*inner : (j+1)*inner]
+					row := src[j*inner+c0 : j*inner+c1]
 					for i, v := range row {
 						// NaN wins, as in torch.max.
 						if v > dst[i] || v != v {
@@ -77,17 +93,12 @@ func reduce(op string, kind redOp, a *Tensor, axis int, keepdim bool) *Tensor {
 				}
 				continue
 			}
-			if inner == 1 {
-				acc[0] = vec.Sum(src)
-			} else {
-				for i := range acc {
-					acc[i] = 0
-				}
-				for j := range n {
-					row := src[j*inner : (j+1)*inner]
-					for i, v := range row {
-						acc[i] += float64(v)
-					}
+			acc := acc[:c1-c0]
+			clear(acc)
+			for j := range n {
+				row := src[j*inner+c0 : j*inner+c1]
+				for i, v := range row {
+					acc[i] += float64(v)
 				}
 			}
 			for i, s := range acc {
