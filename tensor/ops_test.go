@@ -629,6 +629,10 @@ func TestConv2dWinograd(t *testing.T) {
 			shapeIs(t, "Winograd", got, c.n, c.o, oh, ow)
 			// Relative to the size of the terms summed (sqrt(9C) for unit normals).
 			closeTo(t, "Winograd", got.Data, want, 2e-5*math.Sqrt(float64(9*c.c)), 0)
+			winograd = false
+			im2 := Conv2d(x, w, b, 1, c.p)
+			winograd = true
+			closeTo(t, "Winograd vs im2col", got.Data, f64(im2.Data), 4e-5*math.Sqrt(float64(9*c.c)), 0)
 		}
 	}
 }
