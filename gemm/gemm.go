@@ -42,6 +42,10 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		direct(kr, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	if n <= directMaxM && n < kr.nr {
+		narrow(kr, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	packed(kr, kr.kc, kr.mc, kr.nc, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
@@ -198,6 +202,26 @@ func direct(kr *kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 
 // bPackLimit caps the packed B (k × nc floats, 16 MiB) that all workers share from L3.
 const bPackLimit = 4 << 20
+
+// narrow computes a product with few columns (n below the register tile's width, where
+// the blocked path would waste most of each tile) as its transpose with few rows,
+// Cᵀ = op(B)ᵀ·op(A)ᵀ, on the direct path, into scratch that is then added into C.
+func narrow(kr *kernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	tbuf := getBuf(n * m)
+	defer putBuf(tbuf)
+	t := *tbuf
+	direct(kr, !transB, !transA, n, m, k, alpha, b, ldb, a, lda, 0, t, m)
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		for j := range row {
+			if beta == 0 {
+				row[j] = t[j*m+i]
+			} else {
+				row[j] = t[j*m+i] + beta*row[j]
+			}
+		}
+	}
+}
 
 // packed is the blocked product for everything else. It packs all of B's depth for a
 // column block at once, so that workers then run their row blocks through every depth

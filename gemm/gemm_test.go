@@ -150,6 +150,7 @@ var conformanceSizes = [][3]int{
 	{11, 31, 13}, {12, 32, 16}, {13, 65, 19}, {24, 64, 30}, {25, 30, 11}, {26, 97, 40},
 	{37, 5, 23}, {50, 1, 8}, {61, 129, 67}, {97, 47, 130}, {200, 70, 300},
 	{2, 48, 5}, {3, 64, 10}, {4, 32, 9}, {10, 32, 3}, {15, 96, 6}, {23, 64, 33},
+	{100, 9, 70}, {64, 15, 33}, {300, 2, 17},
 }
 
 func forKernels(t *testing.T, fn func(t *testing.T)) {
@@ -304,7 +305,7 @@ func guarded(t *testing.T, n int) []float32 {
 
 // TestNoReadPastEnd puts every operand, exactly sized, against a guard page.
 func TestNoReadPastEnd(t *testing.T) {
-	sizes := [][3]int{{1, 32, 3}, {5, 64, 7}, {12, 32, 5}, {13, 96, 9}, {30, 16, 17}, {37, 33, 31}, {100, 128, 40}}
+	sizes := [][3]int{{1, 32, 3}, {5, 64, 7}, {12, 32, 5}, {13, 96, 9}, {30, 16, 17}, {37, 33, 31}, {100, 128, 40}, {40, 7, 9}, {70, 3, 16}}
 	forKernels(t, func(t *testing.T) {
 		kr := current.Load()
 		r := rand.New(rand.NewPCG(3, 3))
