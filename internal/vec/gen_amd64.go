@@ -23,8 +23,8 @@ func fb(f float64) uint32 { return math.Float32bits(float32(f)) }
 var consts = []konst{
 	{"lo", fb(-87.33654)}, {"hi", fb(88.0)}, {"log2e", fb(1.44269504088896341)},
 	{"c1", fb(0.693359375)}, {"c2", fb(-2.12194440e-4)},
-	{"p7", fb(1.0 / 5040)}, {"p6", fb(1.0 / 720)}, {"p5", fb(1.0 / 120)}, {"p4", fb(1.0 / 24)},
-	{"p3", fb(1.0 / 6)}, {"p2", fb(0.5)}, {"one", fb(1.0)},
+	{"e6", 0x3ab5115c}, {"e5", 0x3c091cb8}, {"e4", 0x3d2aac79}, {"e3", 0x3e2aaa49}, {"e2", 0x3efffffe},
+	{"one", fb(1.0)}, {"magic", fb(12583039)},
 	{"bias", 127}, {"absmask", 0x7fffffff}, {"rsqrt2", fb(0.7071067811865476)}, {"two", fb(2.0)}, {"half", fb(0.5)},
 }
 
@@ -56,19 +56,18 @@ func expCore(x, n, p, msk string) []string {
 		f("VCMPPS $1, Y13, %s, %s", x, msk),
 		f("VMAXPS %s, Y13, %s", x, x),
 		f("VMINPS %s, Y14, %s", x, x),
-		f("VMULPS %s, %s, %s", C("log2e"), x, n),
-		f("VROUNDPS $0, %s, %s", n, n),
-		f("VFNMADD231PS %s, %s, %s", C("c1"), n, x),
-		f("VFNMADD231PS %s, %s, %s", C("c2"), n, x),
-		f("VMOVUPS %s, %s", C("p7"), p),
+		f("VMOVUPS %s, %s", C("magic"), n),
+		f("VFMADD231PS %s, %s, %s", C("log2e"), x, n),
+		f("VSUBPS %s, %s, %s", C("magic"), n, p),
+		f("VFNMADD231PS %s, %s, %s", C("c1"), p, x),
+		f("VFNMADD231PS %s, %s, %s", C("c2"), p, x),
+		f("VPSLLD $23, %s, %s", n, n),
+		f("VMOVUPS %s, %s", C("e6"), p),
 	)
-	for _, c := range []string{"p6", "p5", "p4", "p3", "p2", "one", "one"} {
+	for _, c := range []string{"e5", "e4", "e3", "e2", "one", "one"} {
 		r = append(r, f("VFMADD213PS %s, %s, %s", C(c), x, p))
 	}
 	return append(r,
-		f("VCVTPS2DQ %s, %s", n, n),
-		f("VPADDD %s, %s, %s", C("bias"), n, n),
-		f("VPSLLD $23, %s, %s", n, n),
 		f("VMULPS %s, %s, %s", n, p, x),
 		f("VANDNPS %s, %s, %s", x, msk, x),
 	)
@@ -171,7 +170,8 @@ func main() {
 	w("")
 
 	// Two streams of 8 per iteration (Y0-Y3 and Y6-Y9) for instruction-level parallelism;
-	// Y4/Y5 convert to float64 for the sums in Y10/Y11.
+	// their sum (one float32 rounding per pair) goes through Y4/Y5 to the float64 sums in
+	// Y10/Y11.
 	w("// func expSubSumAVX2(dst, src []float32, m float32) float64")
 	w("TEXT ·expSubSumAVX2(SB), NOSPLIT, $0-64")
 	body(L("MOVQ dst_base+0(FP), DI", "MOVQ src_base+24(FP), SI", "MOVQ src_len+32(FP), CX",
@@ -181,7 +181,7 @@ func main() {
 	body(cat(L("CMPQ CX, $16", "JB exptail",
 		"VMOVUPS (SI), Y0", "VMOVUPS 32(SI), Y6", "VSUBPS Y12, Y0, Y0", "VSUBPS Y12, Y6, Y6"),
 		expCore("Y0", "Y1", "Y2", "Y3"), expCore("Y6", "Y7", "Y8", "Y9"),
-		L("VMOVUPS Y0, (DI)", "VMOVUPS Y6, 32(DI)"), accPD("Y0", "Y10", "Y11"), accPD("Y6", "Y10", "Y11"),
+		L("VMOVUPS Y0, (DI)", "VMOVUPS Y6, 32(DI)", "VADDPS Y6, Y0, Y15"), accPD("Y15", "Y10", "Y11"),
 		L("ADDQ $64, SI", "ADDQ $64, DI", "SUBQ $16, CX", "JMP exploop16")))
 	w("exptail:")
 	body(cat(L("CMPQ CX, $0", "JE expdone", "VMOVUPS (SI), Y0", "VSUBPS Y12, Y0, Y0"),

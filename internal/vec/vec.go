@@ -17,17 +17,23 @@ func Exp(dst, src []float32) {
 }
 
 // Constants of the fast float32 exp: Cody-Waite reduction x = n·ln2 + r with ln2 split in
-// two (c1 exact in 9 bits), then e^r by its degree-7 Taylor polynomial (|r| <= ln2/2, so
-// the truncation error is 5e-9 relative), then scaling by 2^n through the exponent bits.
+// two (c1 exact in 9 bits), then e^r by a degree-6 polynomial with fixed 1 + r and the
+// rest fitted here for minimum relative error on |r| <= ln2/2 (4.1e-9), then scaling by
+// 2^n through the exponent bits. n is rounded by adding expMagic = 1.5·2^23 + 127, which
+// leaves n+127 in the low mantissa bits: shifted left by 23 they are the bits of 2^n.
 const (
 	expLo    = -87.33654 // below this e^x is under the smallest normal float32: result 0
 	expHi    = 88.0      // inputs are clamped here so 2^n stays finite (n <= 127)
 	expLog2e = 1.44269504088896341
 	expC1    = 0.693359375
 	expC2    = -2.12194440e-4
+	expMagic = 12583039 // 1.5·2^23 + 127
 )
 
-var expPoly = [...]float32{1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1, 1}
+var expPoly = [...]float32{
+	math.Float32frombits(0x3ab5115c), math.Float32frombits(0x3c091cb8), math.Float32frombits(0x3d2aac79),
+	math.Float32frombits(0x3e2aaa49), math.Float32frombits(0x3efffffe), 1, 1,
+}
 
 func fma32(a, b, c float32) float32 { return float32(math.FMA(float64(a), float64(b), float64(c))) }
 
@@ -41,14 +47,15 @@ func exp32(x float32) float32 {
 		return 0
 	}
 	x = min(x, expHi)
-	n := float32(math.RoundToEven(float64(x * float32(expLog2e))))
+	t := fma32(x, expLog2e, expMagic)
+	n := t - expMagic
 	r := fma32(-n, expC1, x)
 	r = fma32(-n, expC2, r)
 	p := expPoly[0]
 	for _, c := range expPoly[1:] {
 		p = fma32(p, r, c)
 	}
-	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
+	return p * math.Float32frombits(math.Float32bits(t)<<23)
 }
 
 // erfcPoly is P in erfc(z) = t·exp(-z²+P(t)), t = 2/(2+z), fitted here by iteratively

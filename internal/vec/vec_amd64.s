@@ -43,62 +43,62 @@ DATA vconst<>+144(SB)/4, $0xb95e8083
 DATA vconst<>+148(SB)/4, $0xb95e8083
 DATA vconst<>+152(SB)/4, $0xb95e8083
 DATA vconst<>+156(SB)/4, $0xb95e8083
-DATA vconst<>+160(SB)/4, $0x39500d01
-DATA vconst<>+164(SB)/4, $0x39500d01
-DATA vconst<>+168(SB)/4, $0x39500d01
-DATA vconst<>+172(SB)/4, $0x39500d01
-DATA vconst<>+176(SB)/4, $0x39500d01
-DATA vconst<>+180(SB)/4, $0x39500d01
-DATA vconst<>+184(SB)/4, $0x39500d01
-DATA vconst<>+188(SB)/4, $0x39500d01
-DATA vconst<>+192(SB)/4, $0x3ab60b61
-DATA vconst<>+196(SB)/4, $0x3ab60b61
-DATA vconst<>+200(SB)/4, $0x3ab60b61
-DATA vconst<>+204(SB)/4, $0x3ab60b61
-DATA vconst<>+208(SB)/4, $0x3ab60b61
-DATA vconst<>+212(SB)/4, $0x3ab60b61
-DATA vconst<>+216(SB)/4, $0x3ab60b61
-DATA vconst<>+220(SB)/4, $0x3ab60b61
-DATA vconst<>+224(SB)/4, $0x3c088889
-DATA vconst<>+228(SB)/4, $0x3c088889
-DATA vconst<>+232(SB)/4, $0x3c088889
-DATA vconst<>+236(SB)/4, $0x3c088889
-DATA vconst<>+240(SB)/4, $0x3c088889
-DATA vconst<>+244(SB)/4, $0x3c088889
-DATA vconst<>+248(SB)/4, $0x3c088889
-DATA vconst<>+252(SB)/4, $0x3c088889
-DATA vconst<>+256(SB)/4, $0x3d2aaaab
-DATA vconst<>+260(SB)/4, $0x3d2aaaab
-DATA vconst<>+264(SB)/4, $0x3d2aaaab
-DATA vconst<>+268(SB)/4, $0x3d2aaaab
-DATA vconst<>+272(SB)/4, $0x3d2aaaab
-DATA vconst<>+276(SB)/4, $0x3d2aaaab
-DATA vconst<>+280(SB)/4, $0x3d2aaaab
-DATA vconst<>+284(SB)/4, $0x3d2aaaab
-DATA vconst<>+288(SB)/4, $0x3e2aaaab
-DATA vconst<>+292(SB)/4, $0x3e2aaaab
-DATA vconst<>+296(SB)/4, $0x3e2aaaab
-DATA vconst<>+300(SB)/4, $0x3e2aaaab
-DATA vconst<>+304(SB)/4, $0x3e2aaaab
-DATA vconst<>+308(SB)/4, $0x3e2aaaab
-DATA vconst<>+312(SB)/4, $0x3e2aaaab
-DATA vconst<>+316(SB)/4, $0x3e2aaaab
-DATA vconst<>+320(SB)/4, $0x3f000000
-DATA vconst<>+324(SB)/4, $0x3f000000
-DATA vconst<>+328(SB)/4, $0x3f000000
-DATA vconst<>+332(SB)/4, $0x3f000000
-DATA vconst<>+336(SB)/4, $0x3f000000
-DATA vconst<>+340(SB)/4, $0x3f000000
-DATA vconst<>+344(SB)/4, $0x3f000000
-DATA vconst<>+348(SB)/4, $0x3f000000
-DATA vconst<>+352(SB)/4, $0x3f800000
-DATA vconst<>+356(SB)/4, $0x3f800000
-DATA vconst<>+360(SB)/4, $0x3f800000
-DATA vconst<>+364(SB)/4, $0x3f800000
-DATA vconst<>+368(SB)/4, $0x3f800000
-DATA vconst<>+372(SB)/4, $0x3f800000
-DATA vconst<>+376(SB)/4, $0x3f800000
-DATA vconst<>+380(SB)/4, $0x3f800000
+DATA vconst<>+160(SB)/4, $0x3ab5115c
+DATA vconst<>+164(SB)/4, $0x3ab5115c
+DATA vconst<>+168(SB)/4, $0x3ab5115c
+DATA vconst<>+172(SB)/4, $0x3ab5115c
+DATA vconst<>+176(SB)/4, $0x3ab5115c
+DATA vconst<>+180(SB)/4, $0x3ab5115c
+DATA vconst<>+184(SB)/4, $0x3ab5115c
+DATA vconst<>+188(SB)/4, $0x3ab5115c
+DATA vconst<>+192(SB)/4, $0x3c091cb8
+DATA vconst<>+196(SB)/4, $0x3c091cb8
+DATA vconst<>+200(SB)/4, $0x3c091cb8
+DATA vconst<>+204(SB)/4, $0x3c091cb8
+DATA vconst<>+208(SB)/4, $0x3c091cb8
+DATA vconst<>+212(SB)/4, $0x3c091cb8
+DATA vconst<>+216(SB)/4, $0x3c091cb8
+DATA vconst<>+220(SB)/4, $0x3c091cb8
+DATA vconst<>+224(SB)/4, $0x3d2aac79
+DATA vconst<>+228(SB)/4, $0x3d2aac79
+DATA vconst<>+232(SB)/4, $0x3d2aac79
+DATA vconst<>+236(SB)/4, $0x3d2aac79
+DATA vconst<>+240(SB)/4, $0x3d2aac79
+DATA vconst<>+244(SB)/4, $0x3d2aac79
+DATA vconst<>+248(SB)/4, $0x3d2aac79
+DATA vconst<>+252(SB)/4, $0x3d2aac79
+DATA vconst<>+256(SB)/4, $0x3e2aaa49
+DATA vconst<>+260(SB)/4, $0x3e2aaa49
+DATA vconst<>+264(SB)/4, $0x3e2aaa49
+DATA vconst<>+268(SB)/4, $0x3e2aaa49
+DATA vconst<>+272(SB)/4, $0x3e2aaa49
+DATA vconst<>+276(SB)/4, $0x3e2aaa49
+DATA vconst<>+280(SB)/4, $0x3e2aaa49
+DATA vconst<>+284(SB)/4, $0x3e2aaa49
+DATA vconst<>+288(SB)/4, $0x3efffffe
+DATA vconst<>+292(SB)/4, $0x3efffffe
+DATA vconst<>+296(SB)/4, $0x3efffffe
+DATA vconst<>+300(SB)/4, $0x3efffffe
+DATA vconst<>+304(SB)/4, $0x3efffffe
+DATA vconst<>+308(SB)/4, $0x3efffffe
+DATA vconst<>+312(SB)/4, $0x3efffffe
+DATA vconst<>+316(SB)/4, $0x3efffffe
+DATA vconst<>+320(SB)/4, $0x3f800000
+DATA vconst<>+324(SB)/4, $0x3f800000
+DATA vconst<>+328(SB)/4, $0x3f800000
+DATA vconst<>+332(SB)/4, $0x3f800000
+DATA vconst<>+336(SB)/4, $0x3f800000
+DATA vconst<>+340(SB)/4, $0x3f800000
+DATA vconst<>+344(SB)/4, $0x3f800000
+DATA vconst<>+348(SB)/4, $0x3f800000
+DATA vconst<>+352(SB)/4, $0x4b40007f
+DATA vconst<>+356(SB)/4, $0x4b40007f
+DATA vconst<>+360(SB)/4, $0x4b40007f
+DATA vconst<>+364(SB)/4, $0x4b40007f
+DATA vconst<>+368(SB)/4, $0x4b40007f
+DATA vconst<>+372(SB)/4, $0x4b40007f
+DATA vconst<>+376(SB)/4, $0x4b40007f
+DATA vconst<>+380(SB)/4, $0x4b40007f
 DATA vconst<>+384(SB)/4, $0x0000007f
 DATA vconst<>+388(SB)/4, $0x0000007f
 DATA vconst<>+392(SB)/4, $0x0000007f
@@ -290,52 +290,44 @@ exploop16:
 	VCMPPS $1, Y13, Y0, Y3
 	VMAXPS Y0, Y13, Y0
 	VMINPS Y0, Y14, Y0
-	VMULPS vconst<>+64(SB), Y0, Y1
-	VROUNDPS $0, Y1, Y1
-	VFNMADD231PS vconst<>+96(SB), Y1, Y0
-	VFNMADD231PS vconst<>+128(SB), Y1, Y0
+	VMOVUPS vconst<>+352(SB), Y1
+	VFMADD231PS vconst<>+64(SB), Y0, Y1
+	VSUBPS vconst<>+352(SB), Y1, Y2
+	VFNMADD231PS vconst<>+96(SB), Y2, Y0
+	VFNMADD231PS vconst<>+128(SB), Y2, Y0
+	VPSLLD $23, Y1, Y1
 	VMOVUPS vconst<>+160(SB), Y2
 	VFMADD213PS vconst<>+192(SB), Y0, Y2
 	VFMADD213PS vconst<>+224(SB), Y0, Y2
 	VFMADD213PS vconst<>+256(SB), Y0, Y2
 	VFMADD213PS vconst<>+288(SB), Y0, Y2
 	VFMADD213PS vconst<>+320(SB), Y0, Y2
-	VFMADD213PS vconst<>+352(SB), Y0, Y2
-	VFMADD213PS vconst<>+352(SB), Y0, Y2
-	VCVTPS2DQ Y1, Y1
-	VPADDD vconst<>+384(SB), Y1, Y1
-	VPSLLD $23, Y1, Y1
+	VFMADD213PS vconst<>+320(SB), Y0, Y2
 	VMULPS Y1, Y2, Y0
 	VANDNPS Y0, Y3, Y0
 	VCMPPS $1, Y13, Y6, Y9
 	VMAXPS Y6, Y13, Y6
 	VMINPS Y6, Y14, Y6
-	VMULPS vconst<>+64(SB), Y6, Y7
-	VROUNDPS $0, Y7, Y7
-	VFNMADD231PS vconst<>+96(SB), Y7, Y6
-	VFNMADD231PS vconst<>+128(SB), Y7, Y6
+	VMOVUPS vconst<>+352(SB), Y7
+	VFMADD231PS vconst<>+64(SB), Y6, Y7
+	VSUBPS vconst<>+352(SB), Y7, Y8
+	VFNMADD231PS vconst<>+96(SB), Y8, Y6
+	VFNMADD231PS vconst<>+128(SB), Y8, Y6
+	VPSLLD $23, Y7, Y7
 	VMOVUPS vconst<>+160(SB), Y8
 	VFMADD213PS vconst<>+192(SB), Y6, Y8
 	VFMADD213PS vconst<>+224(SB), Y6, Y8
 	VFMADD213PS vconst<>+256(SB), Y6, Y8
 	VFMADD213PS vconst<>+288(SB), Y6, Y8
 	VFMADD213PS vconst<>+320(SB), Y6, Y8
-	VFMADD213PS vconst<>+352(SB), Y6, Y8
-	VFMADD213PS vconst<>+352(SB), Y6, Y8
-	VCVTPS2DQ Y7, Y7
-	VPADDD vconst<>+384(SB), Y7, Y7
-	VPSLLD $23, Y7, Y7
+	VFMADD213PS vconst<>+320(SB), Y6, Y8
 	VMULPS Y7, Y8, Y6
 	VANDNPS Y6, Y9, Y6
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y6, 32(DI)
-	VCVTPS2PD X0, Y4
-	VEXTRACTF128 $1, Y0, X5
-	VCVTPS2PD X5, Y5
-	VADDPD Y4, Y10, Y10
-	VADDPD Y5, Y11, Y11
-	VCVTPS2PD X6, Y4
-	VEXTRACTF128 $1, Y6, X5
+	VADDPS Y6, Y0, Y15
+	VCVTPS2PD X15, Y4
+	VEXTRACTF128 $1, Y15, X5
 	VCVTPS2PD X5, Y5
 	VADDPD Y4, Y10, Y10
 	VADDPD Y5, Y11, Y11
@@ -351,21 +343,19 @@ exptail:
 	VCMPPS $1, Y13, Y0, Y3
 	VMAXPS Y0, Y13, Y0
 	VMINPS Y0, Y14, Y0
-	VMULPS vconst<>+64(SB), Y0, Y1
-	VROUNDPS $0, Y1, Y1
-	VFNMADD231PS vconst<>+96(SB), Y1, Y0
-	VFNMADD231PS vconst<>+128(SB), Y1, Y0
+	VMOVUPS vconst<>+352(SB), Y1
+	VFMADD231PS vconst<>+64(SB), Y0, Y1
+	VSUBPS vconst<>+352(SB), Y1, Y2
+	VFNMADD231PS vconst<>+96(SB), Y2, Y0
+	VFNMADD231PS vconst<>+128(SB), Y2, Y0
+	VPSLLD $23, Y1, Y1
 	VMOVUPS vconst<>+160(SB), Y2
 	VFMADD213PS vconst<>+192(SB), Y0, Y2
 	VFMADD213PS vconst<>+224(SB), Y0, Y2
 	VFMADD213PS vconst<>+256(SB), Y0, Y2
 	VFMADD213PS vconst<>+288(SB), Y0, Y2
 	VFMADD213PS vconst<>+320(SB), Y0, Y2
-	VFMADD213PS vconst<>+352(SB), Y0, Y2
-	VFMADD213PS vconst<>+352(SB), Y0, Y2
-	VCVTPS2DQ Y1, Y1
-	VPADDD vconst<>+384(SB), Y1, Y1
-	VPSLLD $23, Y1, Y1
+	VFMADD213PS vconst<>+320(SB), Y0, Y2
 	VMULPS Y1, Y2, Y0
 	VANDNPS Y0, Y3, Y0
 	VMOVUPS Y0, (DI)
@@ -430,26 +420,24 @@ geluloop16:
 	VCMPPS $1, Y13, Y3, Y5
 	VMAXPS Y3, Y13, Y3
 	VMINPS Y3, Y14, Y3
-	VMULPS vconst<>+64(SB), Y3, Y1
-	VROUNDPS $0, Y1, Y1
-	VFNMADD231PS vconst<>+96(SB), Y1, Y3
-	VFNMADD231PS vconst<>+128(SB), Y1, Y3
+	VMOVUPS vconst<>+352(SB), Y1
+	VFMADD231PS vconst<>+64(SB), Y3, Y1
+	VSUBPS vconst<>+352(SB), Y1, Y4
+	VFNMADD231PS vconst<>+96(SB), Y4, Y3
+	VFNMADD231PS vconst<>+128(SB), Y4, Y3
+	VPSLLD $23, Y1, Y1
 	VMOVUPS vconst<>+160(SB), Y4
 	VFMADD213PS vconst<>+192(SB), Y3, Y4
 	VFMADD213PS vconst<>+224(SB), Y3, Y4
 	VFMADD213PS vconst<>+256(SB), Y3, Y4
 	VFMADD213PS vconst<>+288(SB), Y3, Y4
 	VFMADD213PS vconst<>+320(SB), Y3, Y4
-	VFMADD213PS vconst<>+352(SB), Y3, Y4
-	VFMADD213PS vconst<>+352(SB), Y3, Y4
-	VCVTPS2DQ Y1, Y1
-	VPADDD vconst<>+384(SB), Y1, Y1
-	VPSLLD $23, Y1, Y1
+	VFMADD213PS vconst<>+320(SB), Y3, Y4
 	VMULPS Y1, Y4, Y3
 	VANDNPS Y3, Y5, Y3
 	VMULPS Y2, Y3, Y3
 	VMULPS vconst<>+512(SB), Y3, Y3
-	VMOVUPS vconst<>+352(SB), Y1
+	VMOVUPS vconst<>+320(SB), Y1
 	VSUBPS Y3, Y1, Y1
 	VBLENDVPS Y0, Y3, Y1, Y4
 	VMULPS Y4, Y0, Y0
@@ -473,26 +461,24 @@ geluloop16:
 	VCMPPS $1, Y13, Y9, Y11
 	VMAXPS Y9, Y13, Y9
 	VMINPS Y9, Y14, Y9
-	VMULPS vconst<>+64(SB), Y9, Y7
-	VROUNDPS $0, Y7, Y7
-	VFNMADD231PS vconst<>+96(SB), Y7, Y9
-	VFNMADD231PS vconst<>+128(SB), Y7, Y9
+	VMOVUPS vconst<>+352(SB), Y7
+	VFMADD231PS vconst<>+64(SB), Y9, Y7
+	VSUBPS vconst<>+352(SB), Y7, Y10
+	VFNMADD231PS vconst<>+96(SB), Y10, Y9
+	VFNMADD231PS vconst<>+128(SB), Y10, Y9
+	VPSLLD $23, Y7, Y7
 	VMOVUPS vconst<>+160(SB), Y10
 	VFMADD213PS vconst<>+192(SB), Y9, Y10
 	VFMADD213PS vconst<>+224(SB), Y9, Y10
 	VFMADD213PS vconst<>+256(SB), Y9, Y10
 	VFMADD213PS vconst<>+288(SB), Y9, Y10
 	VFMADD213PS vconst<>+320(SB), Y9, Y10
-	VFMADD213PS vconst<>+352(SB), Y9, Y10
-	VFMADD213PS vconst<>+352(SB), Y9, Y10
-	VCVTPS2DQ Y7, Y7
-	VPADDD vconst<>+384(SB), Y7, Y7
-	VPSLLD $23, Y7, Y7
+	VFMADD213PS vconst<>+320(SB), Y9, Y10
 	VMULPS Y7, Y10, Y9
 	VANDNPS Y9, Y11, Y9
 	VMULPS Y8, Y9, Y9
 	VMULPS vconst<>+512(SB), Y9, Y9
-	VMOVUPS vconst<>+352(SB), Y7
+	VMOVUPS vconst<>+320(SB), Y7
 	VSUBPS Y9, Y7, Y7
 	VBLENDVPS Y6, Y9, Y7, Y10
 	VMULPS Y10, Y6, Y6
@@ -526,26 +512,24 @@ gelutail:
 	VCMPPS $1, Y13, Y3, Y5
 	VMAXPS Y3, Y13, Y3
 	VMINPS Y3, Y14, Y3
-	VMULPS vconst<>+64(SB), Y3, Y1
-	VROUNDPS $0, Y1, Y1
-	VFNMADD231PS vconst<>+96(SB), Y1, Y3
-	VFNMADD231PS vconst<>+128(SB), Y1, Y3
+	VMOVUPS vconst<>+352(SB), Y1
+	VFMADD231PS vconst<>+64(SB), Y3, Y1
+	VSUBPS vconst<>+352(SB), Y1, Y4
+	VFNMADD231PS vconst<>+96(SB), Y4, Y3
+	VFNMADD231PS vconst<>+128(SB), Y4, Y3
+	VPSLLD $23, Y1, Y1
 	VMOVUPS vconst<>+160(SB), Y4
 	VFMADD213PS vconst<>+192(SB), Y3, Y4
 	VFMADD213PS vconst<>+224(SB), Y3, Y4
 	VFMADD213PS vconst<>+256(SB), Y3, Y4
 	VFMADD213PS vconst<>+288(SB), Y3, Y4
 	VFMADD213PS vconst<>+320(SB), Y3, Y4
-	VFMADD213PS vconst<>+352(SB), Y3, Y4
-	VFMADD213PS vconst<>+352(SB), Y3, Y4
-	VCVTPS2DQ Y1, Y1
-	VPADDD vconst<>+384(SB), Y1, Y1
-	VPSLLD $23, Y1, Y1
+	VFMADD213PS vconst<>+320(SB), Y3, Y4
 	VMULPS Y1, Y4, Y3
 	VANDNPS Y3, Y5, Y3
 	VMULPS Y2, Y3, Y3
 	VMULPS vconst<>+512(SB), Y3, Y3
-	VMOVUPS vconst<>+352(SB), Y1
+	VMOVUPS vconst<>+320(SB), Y1
 	VSUBPS Y3, Y1, Y1
 	VBLENDVPS Y0, Y3, Y1, Y4
 	VMULPS Y4, Y0, Y0
@@ -589,26 +573,24 @@ bgeluloop16:
 	VCMPPS $1, Y13, Y3, Y5
 	VMAXPS Y3, Y13, Y3
 	VMINPS Y3, Y14, Y3
-	VMULPS vconst<>+64(SB), Y3, Y1
-	VROUNDPS $0, Y1, Y1
-	VFNMADD231PS vconst<>+96(SB), Y1, Y3
-	VFNMADD231PS vconst<>+128(SB), Y1, Y3
+	VMOVUPS vconst<>+352(SB), Y1
+	VFMADD231PS vconst<>+64(SB), Y3, Y1
+	VSUBPS vconst<>+352(SB), Y1, Y4
+	VFNMADD231PS vconst<>+96(SB), Y4, Y3
+	VFNMADD231PS vconst<>+128(SB), Y4, Y3
+	VPSLLD $23, Y1, Y1
 	VMOVUPS vconst<>+160(SB), Y4
 	VFMADD213PS vconst<>+192(SB), Y3, Y4
 	VFMADD213PS vconst<>+224(SB), Y3, Y4
 	VFMADD213PS vconst<>+256(SB), Y3, Y4
 	VFMADD213PS vconst<>+288(SB), Y3, Y4
 	VFMADD213PS vconst<>+320(SB), Y3, Y4
-	VFMADD213PS vconst<>+352(SB), Y3, Y4
-	VFMADD213PS vconst<>+352(SB), Y3, Y4
-	VCVTPS2DQ Y1, Y1
-	VPADDD vconst<>+384(SB), Y1, Y1
-	VPSLLD $23, Y1, Y1
+	VFMADD213PS vconst<>+320(SB), Y3, Y4
 	VMULPS Y1, Y4, Y3
 	VANDNPS Y3, Y5, Y3
 	VMULPS Y2, Y3, Y3
 	VMULPS vconst<>+512(SB), Y3, Y3
-	VMOVUPS vconst<>+352(SB), Y1
+	VMOVUPS vconst<>+320(SB), Y1
 	VSUBPS Y3, Y1, Y1
 	VBLENDVPS Y0, Y3, Y1, Y4
 	VMULPS Y4, Y0, Y0
@@ -632,26 +614,24 @@ bgeluloop16:
 	VCMPPS $1, Y13, Y9, Y11
 	VMAXPS Y9, Y13, Y9
 	VMINPS Y9, Y14, Y9
-	VMULPS vconst<>+64(SB), Y9, Y7
-	VROUNDPS $0, Y7, Y7
-	VFNMADD231PS vconst<>+96(SB), Y7, Y9
-	VFNMADD231PS vconst<>+128(SB), Y7, Y9
+	VMOVUPS vconst<>+352(SB), Y7
+	VFMADD231PS vconst<>+64(SB), Y9, Y7
+	VSUBPS vconst<>+352(SB), Y7, Y10
+	VFNMADD231PS vconst<>+96(SB), Y10, Y9
+	VFNMADD231PS vconst<>+128(SB), Y10, Y9
+	VPSLLD $23, Y7, Y7
 	VMOVUPS vconst<>+160(SB), Y10
 	VFMADD213PS vconst<>+192(SB), Y9, Y10
 	VFMADD213PS vconst<>+224(SB), Y9, Y10
 	VFMADD213PS vconst<>+256(SB), Y9, Y10
 	VFMADD213PS vconst<>+288(SB), Y9, Y10
 	VFMADD213PS vconst<>+320(SB), Y9, Y10
-	VFMADD213PS vconst<>+352(SB), Y9, Y10
-	VFMADD213PS vconst<>+352(SB), Y9, Y10
-	VCVTPS2DQ Y7, Y7
-	VPADDD vconst<>+384(SB), Y7, Y7
-	VPSLLD $23, Y7, Y7
+	VFMADD213PS vconst<>+320(SB), Y9, Y10
 	VMULPS Y7, Y10, Y9
 	VANDNPS Y9, Y11, Y9
 	VMULPS Y8, Y9, Y9
 	VMULPS vconst<>+512(SB), Y9, Y9
-	VMOVUPS vconst<>+352(SB), Y7
+	VMOVUPS vconst<>+320(SB), Y7
 	VSUBPS Y9, Y7, Y7
 	VBLENDVPS Y6, Y9, Y7, Y10
 	VMULPS Y10, Y6, Y6
@@ -687,26 +667,24 @@ bgelutail:
 	VCMPPS $1, Y13, Y3, Y5
 	VMAXPS Y3, Y13, Y3
 	VMINPS Y3, Y14, Y3
-	VMULPS vconst<>+64(SB), Y3, Y1
-	VROUNDPS $0, Y1, Y1
-	VFNMADD231PS vconst<>+96(SB), Y1, Y3
-	VFNMADD231PS vconst<>+128(SB), Y1, Y3
+	VMOVUPS vconst<>+352(SB), Y1
+	VFMADD231PS vconst<>+64(SB), Y3, Y1
+	VSUBPS vconst<>+352(SB), Y1, Y4
+	VFNMADD231PS vconst<>+96(SB), Y4, Y3
+	VFNMADD231PS vconst<>+128(SB), Y4, Y3
+	VPSLLD $23, Y1, Y1
 	VMOVUPS vconst<>+160(SB), Y4
 	VFMADD213PS vconst<>+192(SB), Y3, Y4
 	VFMADD213PS vconst<>+224(SB), Y3, Y4
 	VFMADD213PS vconst<>+256(SB), Y3, Y4
 	VFMADD213PS vconst<>+288(SB), Y3, Y4
 	VFMADD213PS vconst<>+320(SB), Y3, Y4
-	VFMADD213PS vconst<>+352(SB), Y3, Y4
-	VFMADD213PS vconst<>+352(SB), Y3, Y4
-	VCVTPS2DQ Y1, Y1
-	VPADDD vconst<>+384(SB), Y1, Y1
-	VPSLLD $23, Y1, Y1
+	VFMADD213PS vconst<>+320(SB), Y3, Y4
 	VMULPS Y1, Y4, Y3
 	VANDNPS Y3, Y5, Y3
 	VMULPS Y2, Y3, Y3
 	VMULPS vconst<>+512(SB), Y3, Y3
-	VMOVUPS vconst<>+352(SB), Y1
+	VMOVUPS vconst<>+320(SB), Y1
 	VSUBPS Y3, Y1, Y1
 	VBLENDVPS Y0, Y3, Y1, Y4
 	VMULPS Y4, Y0, Y0

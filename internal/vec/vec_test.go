@@ -224,7 +224,9 @@ func TestAssemblyMatchesGo(t *testing.T) {
 				t.Fatalf("exp n=%d [%d] (x=%v): asm %v, go %v", n, i, x[i]-3, a[i], g[i])
 			}
 		}
-		if math.Abs(sa-sg) > 1e-12*sg {
+		// The assembly adds its two streams in float32 before widening (one rounding
+		// per pair, <= 2^-24 relative).
+		if math.Abs(sa-sg) > 1e-7*sg {
 			t.Errorf("expSubSum n=%d: asm %v, go %v", n, sa, sg)
 		}
 		if ma, mg := maxAVX2(x), maxGo(x); ma != mg {
