@@ -200,10 +200,16 @@ func (f *File) objectHeaderV2(addr uint64) ([]message, error) {
 	return msgs, nil
 }
 
+// ignoreChecksums lets the fuzz test reach the parsers behind checksummed blocks.
+var ignoreChecksums = false
+
 // checkSum verifies the trailing lookup3 checksum of a v2 metadata block.
 func checkSum(b []byte, what string) error {
 	if len(b) < 4 {
 		return fmt.Errorf("%w: %s block too short for a checksum", ErrFormat, what)
+	}
+	if ignoreChecksums {
+		return nil
 	}
 	n := len(b) - 4
 	stored := uint32(b[n]) | uint32(b[n+1])<<8 | uint32(b[n+2])<<16 | uint32(b[n+3])<<24
