@@ -149,3 +149,29 @@ func TestRandomMatMul(t *testing.T) {
 		closeTo(t, "MatMul", got.Data, refMatMul(a, b, ta, tb), 1e-5, 1e-5)
 	}
 }
+
+func TestRandomConv2d(t *testing.T) {
+	rng := rand.New(rand.NewPCG(47, 48))
+	for range 150 {
+		n, c, o := 1+rng.IntN(2), 1+rng.IntN(4), 1+rng.IntN(4)
+		if rng.IntN(8) == 0 { // some with enough channels for the Winograd path
+			c, o = 16+rng.IntN(4), 16+rng.IntN(4)
+		}
+		kh, kw := 1+rng.IntN(5), 1+rng.IntN(5)
+		s, p := 1+rng.IntN(4), rng.IntN(3)
+		if rng.IntN(3) == 0 {
+			kh, kw, s = 3, 3, 1
+		}
+		h := max(kh-2*p, 1) + rng.IntN(10)
+		w := max(kw-2*p, 1) + rng.IntN(10)
+		x, wt := randT(rng, n, c, h, w), randT(rng, o, c, kh, kw)
+		var b *Tensor
+		if rng.IntN(2) == 0 {
+			b = randT(rng, o)
+		}
+		got := Conv2d(x, wt, b, s, p)
+		want, oh, ow := refConv(x, wt, b, s, p)
+		shapeIs(t, "Conv2d", got, n, o, oh, ow)
+		closeTo(t, "Conv2d random", got.Data, want, 1e-5*float64(c*kh*kw), 1e-5)
+	}
+}
