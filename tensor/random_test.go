@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -173,5 +174,54 @@ func TestRandomConv2d(t *testing.T) {
 		want, oh, ow := refConv(x, wt, b, s, p)
 		shapeIs(t, "Conv2d", got, n, o, oh, ow)
 		closeTo(t, "Conv2d random", got.Data, want, 1e-5*float64(c*kh*kw), 1e-5)
+	}
+}
+
+// refBilinear is torch's bilinear rule written directly: float32 scale, float64 source
+// coordinate, weights applied in float64.
+func refBilinear(x *Tensor, oh, ow int, align bool) []float64 {
+	P, H, W := x.Numel()/(x.Dim(-2)*x.Dim(-1)), x.Dim(-2), x.Dim(-1)
+	src := func(d, in, out int) (int, int, float64) {
+		if in == out {
+			return d, d, 0
+		}
+		var s float64
+		if align {
+			if out > 1 {
+				s = float64(float32(in-1)/float32(out-1)) * float64(d)
+			}
+		} else {
+			s = math.Max(float64(float32(in)/float32(out))*(float64(d)+0.5)-0.5, 0)
+		}
+		i0 := min(int(math.Floor(s)), in-1)
+		i1 := min(i0+1, in-1)
+		return i0, i1, math.Min(math.Max(s-float64(i0), 0), 1)
+	}
+	var out []float64
+	for p := range P {
+		for y := range oh {
+			y0, y1, ly := src(y, H, oh)
+			for xx := range ow {
+				x0, x1, lx := src(xx, W, ow)
+				v := func(i, j int) float64 { return float64(x.Data[p*H*W+i*W+j]) }
+				top := v(y0, x0)*(1-lx) + v(y0, x1)*lx
+				bot := v(y1, x0)*(1-lx) + v(y1, x1)*lx
+				out = append(out, top*(1-ly)+bot*ly)
+			}
+		}
+	}
+	return out
+}
+
+func TestRandomResizeBilinear(t *testing.T) {
+	rng := rand.New(rand.NewPCG(49, 50))
+	for range 60 {
+		h, w := 1+rng.IntN(20), 1+rng.IntN(20)
+		oh, ow := 1+rng.IntN(40), 1+rng.IntN(40)
+		x := randT(rng, 2, 1+rng.IntN(3), h, w)
+		for _, align := range []bool{false, true} {
+			got := ResizeBilinear(x, oh, ow, align)
+			closeTo(t, "ResizeBilinear random", got.Data, refBilinear(x, oh, ow, align), 1e-6, 1e-6)
+		}
 	}
 }
