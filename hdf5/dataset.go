@@ -106,6 +106,7 @@ type Dataset struct {
 
 // Dataset opens the dataset at path (e.g. "image" or "/group/data").
 func (f *File) Dataset(path string) (*Dataset, error) {
+	f = f.op()
 	addr, err := f.resolve(path)
 	if err != nil {
 		return nil, err

@@ -35,7 +35,8 @@ const maxExpansion = 1100
 
 var signature = []byte("\x89HDF\r\n\x1a\n")
 
-// File is an open HDF5 file.
+// File is an open HDF5 file. Its methods may be called from several goroutines at once
+// when the underlying io.ReaderAt allows it (os.File and bytes.Reader do).
 type File struct {
 	r         io.ReaderAt
 	size      int64 // bytes readable through r
@@ -52,8 +53,8 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 	if size < int64(len(signature)) {
 		return nil, fmt.Errorf("%w: file of %d bytes is too short", ErrFormat, size)
 	}
-	// Honest metadata is read about once; 64 passes over the whole file is far beyond that.
-	f := &File{r: r, size: size, budget: 1<<20 + 64*min(size, 1<<40)}
+	f := &File{r: r, size: size}
+	f.budget = f.fullBudget()
 	// The superblock is at 0 or at a power of two from 512 on (after a user block).
 	var sbAt int64 = -1
 	for at := int64(0); at+int64(len(signature)) <= size; {
@@ -106,6 +107,18 @@ func (f *File) Close() error {
 		return f.closer.Close()
 	}
 	return nil
+}
+
+// fullBudget is the metadata allowance of one operation: honest metadata is read about
+// once, 64 passes over the whole file is far beyond that.
+func (f *File) fullBudget() int64 { return 1<<20 + 64*min(f.size, 1<<40) }
+
+// op returns a copy of f with a fresh metadata budget for one public operation, so that a
+// File serves any number of operations, also concurrently (the copy is not shared).
+func (f *File) op() *File {
+	g := *f
+	g.budget = f.fullBudget()
+	return &g
 }
 
 // rawAt reads n bytes of metadata at absolute file position pos, checking bounds before

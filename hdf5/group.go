@@ -24,6 +24,7 @@ func (f *File) Keys() ([]string, error) {
 
 // List returns the sorted link names of the group at path ("/" is the root group).
 func (f *File) List(path string) ([]string, error) {
+	f = f.op()
 	addr, err := f.resolve(path)
 	if err != nil {
 		return nil, err

@@ -13,7 +13,14 @@ import (
 func (d *Dataset) Len() int64 { return d.nelem }
 
 // ReadRaw returns the dataset's elements as stored: C order, the file's byte order.
+// A Dataset may be read any number of times, also concurrently.
 func (d *Dataset) ReadRaw() ([]byte, error) {
+	dd := *d
+	dd.f = d.f.op()
+	return dd.readRaw()
+}
+
+func (d *Dataset) readRaw() ([]byte, error) {
 	total, err := d.checkedBytes()
 	if err != nil {
 		return nil, err

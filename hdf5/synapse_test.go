@@ -2,6 +2,7 @@ package hdf5
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -191,4 +192,40 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// One File serves many reads, also concurrently: the metadata budget is per operation.
+func TestRepeatedConcurrentReads(t *testing.T) {
+	f, err := OpenFile(filepath.Join(testref.Dir(t, "fixtures/synapse/test_vol_h5"), "case0001_gzip.npy.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i := 0; i < 150; i++ {
+				d, err := f.Dataset("label")
+				if err != nil {
+					errs <- err
+					return
+				}
+				b, err := d.ReadRaw()
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(b) != 3*64*64*4 {
+					errs <- errors.New("short read")
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
 }
