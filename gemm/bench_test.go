@@ -88,3 +88,14 @@ func BenchmarkTiny(b *testing.B) {
 	}
 	b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+func BenchmarkTiny64(b *testing.B) {
+	defer par.SetWorkers(par.SetWorkers(1))
+	m, k, n := 64, 64, 64
+	a, bb, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+	b.ReportAllocs()
+	for b.Loop() {
+		Sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
+	}
+	b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}

@@ -38,7 +38,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		return
 	}
 	kr := current.Load()
-	if m <= directMaxM {
+	if m <= directMaxM || (m*k <= directMaxA && k <= directMaxK) {
 		direct(kr, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
@@ -49,9 +49,15 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	packed(kr, kr.kc, kr.mc, kr.nc, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// directMaxM is the largest m computed without packing B: up to here B is read about
-// once per mr rows, which costs less than packing it.
-const directMaxM = 24
+// The direct path reads B in place once per mr rows of A. That costs less than packing
+// B when A has at most directMaxM rows, or when all of packed A stays in L2
+// (directMaxA floats) and a k×nr strip of B stays in L1 (k ≤ directMaxK), as in the
+// many small products of windowed attention.
+const (
+	directMaxM = 24
+	directMaxA = 64 << 10
+	directMaxK = 256
+)
 
 func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
