@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
+
+	"github.com/aisam/aisam/internal/par"
 )
 
 // Len is the number of elements of the dataset.
@@ -95,9 +98,11 @@ func (d *Dataset) ReadFloat64() ([]float64, error) {
 	}
 	out := make([]float64, d.nelem)
 	conv := d.Type.converter()
-	for i := range out {
-		out[i] = conv(raw[i*d.Type.Size:])
-	}
+	par.For(len(out), 1<<16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i] = conv(raw[i*d.Type.Size:])
+		}
+	})
 	return out, nil
 }
 
@@ -110,16 +115,24 @@ func (d *Dataset) ReadFloat32() ([]float32, error) {
 	out := make([]float32, d.nelem)
 	t := d.Type
 	if t.Class == Float && t.Size == 4 {
-		bo := t.order()
-		for i := range out {
-			out[i] = math.Float32frombits(bo.Uint32(raw[4*i:]))
-		}
+		le := !t.BigEndian
+		par.For(len(out), 1<<16, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				if le {
+					out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+				} else {
+					out[i] = math.Float32frombits(binary.BigEndian.Uint32(raw[4*i:]))
+				}
+			}
+		})
 		return out, nil
 	}
 	conv := t.converter()
-	for i := range out {
-		out[i] = float32(conv(raw[i*t.Size:]))
-	}
+	par.For(len(out), 1<<16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i] = float32(conv(raw[i*t.Size:]))
+		}
+	})
 	return out, nil
 }
 
@@ -220,11 +233,36 @@ func (d *Dataset) readChunked(total int64) ([]byte, error) {
 			return nil, err
 		}
 	}
-	out := d.filled(total)
+	// Chunks are decoded in parallel into disjoint parts of out; a chunk listed twice
+	// would make two of them overlap, so it is refused first.
+	seen := make(map[string]bool, len(chunks))
 	for _, ch := range chunks {
-		if err := d.placeChunk(out, ch, chunkBytes); err != nil {
-			return nil, err
+		key := fmt.Sprint(ch.offset)
+		if seen[key] {
+			return nil, fmt.Errorf("%w: chunk at offset %v listed twice", ErrFormat, ch.offset)
 		}
+		seen[key] = true
+	}
+	out := d.filled(total)
+	var mu sync.Mutex
+	var first error
+	par.ForEach(len(chunks), func(i int) {
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed {
+			return
+		}
+		if err := d.placeChunk(out, chunks[i], chunkBytes); err != nil {
+			mu.Lock()
+			if first == nil {
+				first = err
+			}
+			mu.Unlock()
+		}
+	})
+	if first != nil {
+		return nil, first
 	}
 	return out, nil
 }

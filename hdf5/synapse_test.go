@@ -229,3 +229,22 @@ func TestRepeatedConcurrentReads(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkReadGzip decodes the chunked, deflated Synapse volume (8 chunks).
+func BenchmarkReadGzip(b *testing.B) {
+	f, err := OpenFile(filepath.Join(testref.Dir(b, "fixtures/synapse/test_vol_h5"), "case0001_gzip.npy.h5"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	d, err := f.Dataset("image")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(3 * 64 * 64 * 4)
+	for b.Loop() {
+		if _, err := d.ReadFloat32(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
