@@ -154,6 +154,17 @@ func repeatIndex(n, k int) []int {
 // outputs [B*K, P+T, D] and the image features [B*K, h*w, D], class-major within each
 // image (row b*K+k is image b, class classes[k]).
 func (a *AutoPrompt) Encode(tp *ag.Tape, image *tensor.Tensor, classes []int) (tokens, features *tensor.Tensor) {
+	if tp == nil {
+		tok, f := a.encodeFast(image, classes)
+		return tok, tensor.Transpose(f, 1, 2)
+	}
+	in, img := a.encoderInputs(tp, image, classes)
+	return a.Encoder.Forward(tp, img, in)
+}
+
+// encoderInputs builds the token batch [B*K, P+T, D] and the image batch it attends to
+// (the image itself when B is 1, else each image repeated K times).
+func (a *AutoPrompt) encoderInputs(tp *ag.Tape, image *tensor.Tensor, classes []int) (tokens, img *tensor.Tensor) {
 	if classes == nil {
 		classes = allClasses(a.Cfg.NumClasses)
 	}
@@ -174,7 +185,7 @@ func (a *AutoPrompt) Encode(tp *ag.Tape, image *tensor.Tensor, classes []int) (t
 		in = tp.IndexSelect(in, 0, idx)
 		image = tp.IndexSelect(image, 0, repeatIndex(b, k))
 	}
-	return a.Encoder.Forward(tp, image, in)
+	return in, image
 }
 
 func allClasses(c int) []int {
@@ -188,14 +199,18 @@ func allClasses(c int) []int {
 // Heatmaps turns the encoder outputs into point logits [N, P, h*w] (N = rows of tokens):
 // h_j = LN(MLP_j(t_j) + t_j), logits_j = h_j . F^T.
 func (a *AutoPrompt) Heatmaps(tp *ag.Tape, tokens, features *tensor.Tensor) *tensor.Tensor {
+	return tp.MatMul(a.pointFeatures(tp, tokens), features, false, true)
+}
+
+// pointFeatures is h_j = LN(MLP_j(t_j) + t_j) for the P point tokens: [N, P, D].
+func (a *AutoPrompt) pointFeatures(tp *ag.Tape, tokens *tensor.Tensor) *tensor.Tensor {
 	p := a.Cfg.NumPoints
 	pt := tp.Slice(tokens, 1, 0, p) // N P D
 	hs := make([]*tensor.Tensor, p)
 	for j := 0; j < p; j++ {
 		hs[j] = a.PointMLPs[j].Forward(tp, tp.Slice(pt, 1, j, j+1))
 	}
-	h := a.PointNorm.Forward(tp, tp.Add(tp.Concat(1, hs...), pt))
-	return tp.MatMul(h, features, false, true)
+	return a.PointNorm.Forward(tp, tp.Add(tp.Concat(1, hs...), pt))
 }
 
 // boxFill is the logit the official code writes outside a class's box before the softmax.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/aisam/aisam/ag"
 	"github.com/aisam/aisam/tensor"
 )
 
@@ -21,13 +22,20 @@ func TestAutoPromptParity(t *testing.T) {
 	pos := tensor.Slice(types, 0, 2, 3)
 	boxes := refTensor(t, z, "in/bbox_masks")
 	keep := tensor.ResizeNearest(boxes, 64, 64, true).Reshape(1, 3, 64*64)
-	for _, v := range []string{"nobbox", "bbox"} {
+	// "tape" runs the training path (a tape that records nothing), the others the
+	// inference path.
+	for _, v := range []string{"nobbox", "bbox", "tape"} {
 		t.Run(v, func(t *testing.T) {
 			var k *tensor.Tensor
-			if v == "bbox" {
+			var tp *ag.Tape
+			switch v {
+			case "bbox":
 				k = keep
+			case "tape":
+				tp = ag.NewTape()
+				v = "nobbox"
 			}
-			out := ap.Forward(nil, image, pe, pos, neg, k, SoftPoints, nil)
+			out := ap.Forward(tp, image, pe, pos, neg, k, SoftPoints, nil)
 			for i, p := range out.Prompts {
 				checkClose(t, fmt.Sprintf("auto_prompt_list/%d", i), p, refTensor(t, z, fmt.Sprintf("out/%s/auto_prompt_list/%d", v, i)), 1e-4)
 			}

@@ -241,9 +241,9 @@ func (m *Model) NewSessionFromEmbedding(ctx context.Context, emb *tensor.Tensor,
 	}
 	t0 := time.Now()
 	ap := m.AutoPrompt
-	tokens, features := ap.Encode(nil, emb, nil)
+	tokens, features := ap.encodeFast(emb, nil)
 	hw := g * g
-	s.logits = ap.Heatmaps(nil, tokens, features).Reshape(c, ap.Cfg.NumPoints, hw)
+	s.logits = ap.heatmapsCM(tokens, features).Reshape(c, ap.Cfg.NumPoints, hw)
 	s.scores = make([]float64, c)
 	if cl := ap.Classify(nil, emb); cl != nil {
 		for i := range s.scores {

@@ -1,0 +1,137 @@
+package aisam
+
+import (
+	"math"
+
+	"github.com/aisam/aisam/nn"
+	"github.com/aisam/aisam/tensor"
+)
+
+// Inference path of the AutoPrompt transformer. The image keys stay channel-major
+// ([B, D, h*w], the NCHW embedding's own layout), so the 3x3 convolution, the channel
+// LayerNorms and the projections (weight on the left) need no transposes, and the
+// attentions over the 4096 image positions are arranged so that no [B, h*w, D] tensor is
+// ever permuted. It computes the same function as the tape path (checked by the parity
+// tests, which run it).
+
+// projCM applies l to channel-major x [B, in, n]: W x + b, [B, out, n].
+func projCM(l *nn.Linear, x *tensor.Tensor) *tensor.Tensor {
+	y := tensor.MatMul(l.Weight, x, false, false)
+	if l.Bias != nil {
+		n := y.Dim(2)
+		out := y.Dim(1)
+		for bi := 0; bi < y.Dim(0); bi++ {
+			for o := 0; o < out; o++ {
+				row := y.Data[(bi*out+o)*n : (bi*out+o+1)*n]
+				bv := l.Bias.Data[o]
+				for i := range row {
+					row[i] += bv
+				}
+			}
+		}
+	}
+	return y
+}
+
+// headsTok projects tokens [B, N, D] and splits heads: [B, h, N, d].
+func headsTok(l *nn.Linear, x *tensor.Tensor, heads int) *tensor.Tensor {
+	y := l.Forward(nil, x)
+	b, n, c := y.Dim(0), y.Dim(1), y.Dim(2)
+	return tensor.Permute(y.Reshape(b, n, heads, c/heads), 0, 2, 1, 3)
+}
+
+// attnTokToImage is token->image attention: tokens q [Bq, N, D] attend to channel-major
+// keys k and values v [Bk, D, n]; returns [B, N, D].
+func attnTokToImage(a *nn.Attention, q, k, v *tensor.Tensor) *tensor.Tensor {
+	h := a.Heads
+	qp := headsTok(a.QProj, q, h) // Bq h N d
+	kp := projCM(a.KProj, k)      // Bk inner n
+	vp := projCM(a.VProj, v)
+	bk, inner, n := kp.Dim(0), kp.Dim(1), kp.Dim(2)
+	d := inner / h
+	kp = kp.Reshape(bk, h, d, n)
+	vp = vp.Reshape(bk, h, d, n)
+	logits := tensor.MatMul(qp, kp, false, false) // B h N n
+	tensor.ScaleInPlace(logits, float32(1/math.Sqrt(float64(d))))
+	tensor.SoftmaxInPlace(logits, nil)
+	out := tensor.MatMul(logits, vp, false, true) // B h N d
+	b, nq := out.Dim(0), out.Dim(2)
+	out = tensor.Permute(out, 0, 2, 1, 3).Reshape(b, nq, inner)
+	return a.OutProj.Forward(nil, out)
+}
+
+// attnImageToTok is image->token attention: channel-major image queries q [Bk, D, n]
+// attend to tokens k, v [Bq, N, D]; returns channel-major [B, D, n].
+func attnImageToTok(a *nn.Attention, q, k, v *tensor.Tensor) *tensor.Tensor {
+	h := a.Heads
+	qp := projCM(a.QProj, q) // Bk inner n
+	bk, inner, n := qp.Dim(0), qp.Dim(1), qp.Dim(2)
+	d := inner / h
+	qp = qp.Reshape(bk, h, d, n)
+	kp := headsTok(a.KProj, k, h) // Bq h N d
+	vp := headsTok(a.VProj, v, h)
+	logits := tensor.MatMul(qp, kp, true, true) // B h n N
+	tensor.ScaleInPlace(logits, float32(1/math.Sqrt(float64(d))))
+	tensor.SoftmaxInPlace(logits, nil)
+	outT := tensor.MatMul(vp, logits, true, true) // B h d n
+	b := outT.Dim(0)
+	return projCM(a.OutProj, outT.Reshape(b, inner, n))
+}
+
+// layerNormCM normalises channel-major x [B, D, n] over D (nn.LayerNorm on the tokens).
+func layerNormCM(l *nn.LayerNorm, x *tensor.Tensor, hh, ww int) *tensor.Tensor {
+	b, d := x.Dim(0), x.Dim(1)
+	return tensor.LayerNorm2d(x.Reshape(b, d, hh, ww), l.Weight, l.Bias, l.Eps).Reshape(b, d, hh*ww)
+}
+
+func (b *twoWayBlock) forwardFast(queries, keys, queryPE, keyPE *tensor.Tensor, hh, ww int) (*tensor.Tensor, *tensor.Tensor) {
+	if b.SkipFirstLayerPE {
+		queries = attend(nil, b.SelfAttn, queries, queries, queries)
+	} else {
+		q := tensor.Add(queries, queryPE)
+		queries = tensor.Add(queries, attend(nil, b.SelfAttn, q, q, queries))
+	}
+	queries = b.Norm1.Forward(nil, queries)
+
+	q := tensor.Add(queries, queryPE)
+	k := tensor.Add(keys, keyPE)
+	queries = b.Norm2.Forward(nil, tensor.Add(queries, attnTokToImage(b.CrossTokenToImage, q, k, keys)))
+	queries = b.Norm3.Forward(nil, tensor.Add(queries, b.MLP.Forward(nil, queries)))
+
+	bk, d := keys.Dim(0), keys.Dim(1)
+	conv := b.ConvMLP.Forward(nil, keys.Reshape(bk, d, hh, ww))
+	tensor.AddInPlace(conv, keys.Reshape(bk, d, hh, ww))
+	keys = layerNormCM(b.Norm4, conv.Reshape(bk, d, hh*ww), hh, ww)
+
+	q = tensor.Add(queries, queryPE)
+	k = tensor.Add(keys, keyPE)
+	keys = tensor.Add(keys, attnImageToTok(b.CrossImageToToken, k, q, queries))
+	keys = layerNormCM(b.Norm5, keys, hh, ww)
+	return queries, keys
+}
+
+// forwardFast is Forward for inference, returning the features channel-major
+// [B, D, h*w].
+func (t *TwoWayTransformer) forwardFast(image, tokens *tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
+	b, d, hh, ww := image.Dim(0), image.Dim(1), image.Dim(2), image.Dim(3)
+	emb := image.Reshape(b, d, hh*ww)
+	queries, keys := tokens, emb
+	for _, l := range t.Layers {
+		queries, keys = l.forwardFast(queries, keys, tokens, emb, hh, ww)
+	}
+	q := tensor.Add(queries, tokens)
+	k := tensor.Add(keys, emb)
+	queries = t.NormFinalAttn.Forward(nil, tensor.Add(queries, attnTokToImage(t.FinalAttnTokenToImage, q, k, keys)))
+	return queries, keys
+}
+
+// encodeFast is Encode for inference with channel-major features [B*K, D, hw].
+func (a *AutoPrompt) encodeFast(image *tensor.Tensor, classes []int) (tokens, featuresCM *tensor.Tensor) {
+	in, img := a.encoderInputs(nil, image, classes)
+	return a.Encoder.forwardFast(img, in)
+}
+
+// heatmapsCM is Heatmaps with channel-major features.
+func (a *AutoPrompt) heatmapsCM(tokens, featuresCM *tensor.Tensor) *tensor.Tensor {
+	return tensor.MatMul(a.pointFeatures(nil, tokens), featuresCM, false, false)
+}
