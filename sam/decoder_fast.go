@@ -79,6 +79,7 @@ type decScratch struct {
 	s       []float32 // scores [heads*Nt, HW]
 	y1, u1  []float32 // upscaling: [HW, C/4*4], [4HW, C/4]
 	y2, u2  []float32 // [4HW, C/8*4], [16HW, C/8]
+	w1, w2  []float32 // the upscaling weights reordered by permuteConvT
 }
 
 var decPool sync.Pool
@@ -306,11 +307,12 @@ func imageToTokenAdd(a *nn.Attention, x []float32, kIn, vIn *tensor.Tensor, keys
 	})
 }
 
-// upscaleFast is output_upscaling on sc.keys [HW, C] (NHWC rows of the h x w grid): both
-// 2x2 stride-2 transposed convolutions are products with the weights viewed as
-// [in, out*4], whose rows are scattered to the 2x finer grid with bias and LayerNorm2d
-// per pixel; GELU then runs over each finished pair of output rows while it is in cache.
-// It returns [16HW, C/8], NHWC of the 4h x 4w grid (in sc.u2).
+// upscaleFast is output_upscaling on sc.keys [HW, C] (NHWC rows of the h x w grid): each
+// 2x2 stride-2 transposed convolution is one product with the weights viewed as
+// [in, 4*out] (columns reordered to (a, b, out) so that each output pixel's channels are
+// contiguous), whose rows are scattered to the 2x finer grid with bias (and LayerNorm2d
+// after the first); GELU then runs over each finished pair of output rows while it is in
+// cache. It returns [16HW, C/8], NHWC of the 4h x 4w grid (in sc.u2).
 func (d *MaskDecoder) upscaleFast(sc *decScratch, h, w int) []float32 {
 	c := d.Config.TransformerDim
 	o1 := d.Upscale0.Weight.Dim(1)
@@ -320,9 +322,13 @@ func (d *MaskDecoder) upscaleFast(sc *decScratch, h, w int) []float32 {
 	sc.u1 = grow(sc.u1, 4*hw*o1)
 	sc.y2 = grow(sc.y2, 4*hw*o2*4)
 	sc.u2 = grow(sc.u2, 16*hw*o2)
+	sc.w1 = grow(sc.w1, c*o1*4)
+	sc.w2 = grow(sc.w2, o1*o2*4)
 	y1, u1, y2, u2 := sc.y1, sc.u1, sc.y2, sc.u2
-	gemm.Sgemm(false, false, hw, o1*4, c, 1, sc.keys, c, d.Upscale0.Weight.Data, o1*4, 0, y1, o1*4)
-	b1 := d.Upscale0.Bias.Data
+	permuteConvT(sc.w1, d.Upscale0.Weight.Data, c, o1)
+	permuteConvT(sc.w2, d.Upscale3.Weight.Data, o1, o2)
+	gemm.Sgemm(false, false, hw, o1*4, c, 1, sc.keys, c, sc.w1, o1*4, 0, y1, o1*4)
+	b1 := d.Upscale0.Bias.Data[:o1]
 	ln := d.Upscale1.LayerNorm
 	par.For(h, 1, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
@@ -331,8 +337,9 @@ func (d *MaskDecoder) upscaleFast(sc *decScratch, h, w int) []float32 {
 				for ab := range 4 {
 					a, b := ab/2, ab%2
 					dst := u1[((2*y+a)*2*w+2*x+b)*o1:][:o1]
-					for o := range dst {
-						dst[o] = src[o*4+ab] + b1[o]
+					s := src[ab*o1 : (ab+1)*o1]
+					for o, v := range s {
+						dst[o] = v + b1[o]
 					}
 					vec.LayerNorm(dst, dst, ln.Weight.Data, ln.Bias.Data, ln.Eps)
 				}
@@ -341,8 +348,8 @@ func (d *MaskDecoder) upscaleFast(sc *decScratch, h, w int) []float32 {
 			vec.GELU(rows, rows)
 		}
 	})
-	gemm.Sgemm(false, false, 4*hw, o2*4, o1, 1, u1, o1, d.Upscale3.Weight.Data, o2*4, 0, y2, o2*4)
-	b2 := d.Upscale3.Bias.Data
+	gemm.Sgemm(false, false, 4*hw, o2*4, o1, 1, u1, o1, sc.w2, o2*4, 0, y2, o2*4)
+	b2 := d.Upscale3.Bias.Data[:o2]
 	h2, w2 := 2*h, 2*w
 	par.For(h2, 1, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
@@ -351,8 +358,9 @@ func (d *MaskDecoder) upscaleFast(sc *decScratch, h, w int) []float32 {
 				for ab := range 4 {
 					a, b := ab/2, ab%2
 					dst := u2[((2*y+a)*2*w2+2*x+b)*o2:][:o2]
-					for o := range dst {
-						dst[o] = src[o*4+ab] + b2[o]
+					s := src[ab*o2 : (ab+1)*o2]
+					for o, v := range s {
+						dst[o] = v + b2[o]
 					}
 				}
 			}
@@ -361,4 +369,15 @@ func (d *MaskDecoder) upscaleFast(sc *decScratch, h, w int) []float32 {
 		}
 	})
 	return u2
+}
+
+// permuteConvT reorders a ConvTranspose2d weight [in, out, 2, 2] into [in, (a, b), out].
+func permuteConvT(dst, w []float32, in, out int) {
+	for i := range in {
+		for o := range out {
+			for ab := range 4 {
+				dst[(i*4+ab)*out+o] = w[(i*out+o)*4+ab]
+			}
+		}
+	}
 }
