@@ -22,6 +22,28 @@ func validFile(t *testing.T) []byte {
 	return b
 }
 
+// vox_offset 0 in a single file means the first valid position, 352, as nibabel reads it.
+func TestZeroVoxOffset(t *testing.T) {
+	b := validFile(t)
+	want, err := Read(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint32(b[108:], 0)
+	got, err := Read(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.VoxOffset != 352 || len(got.Data) != len(want.Data) {
+		t.Fatalf("vox_offset %d, %d voxels", got.VoxOffset, len(got.Data))
+	}
+	for i := range want.Data {
+		if got.Data[i] != want.Data[i] {
+			t.Fatalf("voxel %d: %v, want %v", i, got.Data[i], want.Data[i])
+		}
+	}
+}
+
 func TestHostileHeaders(t *testing.T) {
 	le := binary.LittleEndian
 	put16 := func(b []byte, off int, v int16) { le.PutUint16(b[off:], uint16(v)) }

@@ -176,6 +176,11 @@ func (h *Header) hdrSize() int64 {
 // readBody skips the extensions up to vox_offset and decodes the voxel data. src is positioned
 // just after the fixed header; known is the total stream size or -1.
 func readBody(src io.Reader, h *Header, known int64) (*Volume, error) {
+	if h.VoxOffset == 0 {
+		// Some writers leave vox_offset 0 in single files; like nibabel, take the first
+		// valid position (header plus the 4-byte extension flag, 16-aligned).
+		h.VoxOffset = (h.hdrSize() + 4 + 15) &^ 15
+	}
 	if h.VoxOffset < h.hdrSize() {
 		return nil, fmt.Errorf("%w: vox_offset %d lies inside the %d-byte header", ErrFormat, h.VoxOffset, h.hdrSize())
 	}
