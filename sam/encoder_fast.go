@@ -84,7 +84,7 @@ func (b *EncoderBlock) forwardFast(x []float32, h, w, C int, buf *encBuffers) {
 	}
 	T := groups * gh * gw
 	qkv := buf.qkv[:T*3*C]
-	linearRows(qkv, src, T, C, a.QKV, false)
+	linearRows(qkv, src, T, C, a.QKV.Weight, a.QKV.Bias, false)
 	var rh, rw *tensor.Tensor
 	if a.RelPosH != nil {
 		rh = getRelPos(nil, gh, gh, a.RelPosH)
@@ -92,37 +92,38 @@ func (b *EncoderBlock) forwardFast(x []float32, h, w, C int, buf *encBuffers) {
 	}
 	att := buf.att[:T*C]
 	tensor.RelPosAttentionTo(tensor.FromSlice(att, groups, gh*gw, C), tensor.FromSlice(qkv, groups, gh*gw, 3*C), a.Heads, gh, gw, rh, rw, a.scale)
+	// The projection's bias (like lin2's below) is added with the residual, in one pass.
 	proj := buf.y[:T*C]
-	linearRows(proj, att, T, C, a.Proj, false)
+	linearRows(proj, att, T, C, a.Proj.Weight, nil, false)
 	if b.Window > 0 {
-		scatterWindowsAdd(x, proj, h, w, C, b.Window)
+		scatterWindowsAdd(x, proj, a.Proj.Bias.Data, h, w, C, b.Window)
 	} else {
-		addInPlace(x, proj)
+		addRowsInPlace(x, proj, a.Proj.Bias.Data)
 	}
 	y := buf.y[:tok*C]
 	layerNormRows(y, x, C, *b.Norm2)
 	hid := buf.hidden[:tok*b.Lin1.Weight.Dim(0)]
-	linearRows(hid, y, tok, C, b.Lin1, true)
+	linearRows(hid, y, tok, C, b.Lin1.Weight, b.Lin1.Bias, true)
 	out := buf.att[:tok*C]
-	linearRows(out, hid, tok, b.Lin1.Weight.Dim(0), b.Lin2, false)
-	addInPlace(x, out)
+	linearRows(out, hid, tok, b.Lin1.Weight.Dim(0), b.Lin2.Weight, nil, false)
+	addRowsInPlace(x, out, b.Lin2.Bias.Data)
 }
 
-// linearRows computes dst [rows, out] = src [rows, in] · Wᵀ + bias, then GELU if asked,
-// applying bias and activation to each row right after the GEMM while it is in cache.
-func linearRows(dst, src []float32, rows, in int, l *nn.Linear, gelu bool) {
-	out := l.Weight.Dim(0)
-	gemm.Sgemm(false, true, rows, out, in, 1, src, in, l.Weight.Data, in, 0, dst, out)
-	if l.Bias == nil && !gelu {
+// linearRows computes dst [rows, out] = src [rows, in] · weightᵀ + bias (bias may be
+// nil), then GELU if asked, applying bias and activation to each row in one pass.
+func linearRows(dst, src []float32, rows, in int, weight, bias *tensor.Tensor, gelu bool) {
+	out := weight.Dim(0)
+	gemm.Sgemm(false, true, rows, out, in, 1, src, in, weight.Data, in, 0, dst, out)
+	if bias == nil && !gelu {
 		return
 	}
 	par.For(rows, 16, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row := dst[r*out : (r+1)*out]
-			if l.Bias != nil {
-				bias := l.Bias.Data[:len(row)]
+			if bias != nil {
+				b := bias.Data[:len(row)]
 				for i := range row {
-					row[i] += bias[i]
+					row[i] += b[i]
 				}
 			}
 			if gelu {
@@ -142,11 +143,15 @@ func layerNormRows(dst, src []float32, c int, ln nn.LayerNorm) {
 	})
 }
 
-func addInPlace(dst, src []float32) {
-	par.For(len(dst), 1<<16, func(lo, hi int) {
-		d, s := dst[lo:hi], src[lo:hi]
-		for i := range d {
-			d[i] += s[i]
+// addRowsInPlace adds src + bias (bias broadcast over rows of its length) to dst.
+func addRowsInPlace(dst, src, bias []float32) {
+	c := len(bias)
+	par.For(len(dst)/c, 64, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			d, s := dst[r*c:(r+1)*c], src[r*c:(r+1)*c]
+			for i := range d {
+				d[i] += s[i] + bias[i]
+			}
 		}
 	})
 }
@@ -173,9 +178,9 @@ func gatherWindows(dst, y []float32, h, w, c, ws int) {
 	})
 }
 
-// scatterWindowsAdd adds the windows [nWin, ws*ws, C] back onto x [h, w, C], dropping the
-// padding (window_unpartition followed by the residual add).
-func scatterWindowsAdd(x, win []float32, h, w, c, ws int) {
+// scatterWindowsAdd adds the windows [nWin, ws*ws, C] plus bias [C] back onto x [h, w, C],
+// dropping the padding (window_unpartition followed by the residual add).
+func scatterWindowsAdd(x, win, bias []float32, h, w, c, ws int) {
 	nh, nw := (h+ws-1)/ws, (w+ws-1)/ws
 	par.For(nh*nw, 1, func(lo, hi int) {
 		for g := lo; g < hi; g++ {
@@ -189,9 +194,11 @@ func scatterWindowsAdd(x, win []float32, h, w, c, ws int) {
 				n := min(ws, w-x0)
 				dst := x[(yy*w+x0)*c : (yy*w+x0+n)*c]
 				src := win[(g*ws*ws+r*ws)*c:]
-				src = src[:len(dst)]
-				for i := range dst {
-					dst[i] += src[i]
+				for p := range n {
+					d, s := dst[p*c:(p+1)*c], src[p*c:(p+1)*c]
+					for i := range d {
+						d[i] += s[i] + bias[i]
+					}
 				}
 			}
 		}
