@@ -175,35 +175,59 @@ func tile(kr *kernel, kc int, ap, bp []float32, ldb int, alpha, beta float32, c 
 // micro-panels are read in place when op(B) is row-major and full width, or packed one
 // panel at a time otherwise. Workers split the columns.
 func direct(kr *kernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	mr, nr := kr.mr, kr.nr
-	mp := roundUp(m, mr)
+	mp := roundUp(m, kr.mr)
 	abuf := getBuf(mp * k)
 	defer putBuf(abuf)
-	packA(*abuf, transA, a, lda, 0, m, 0, k, mr)
-	panels := ceilDiv(n, nr)
-	par.For(panels, 4, func(lo, hi int) {
-		scratch := getBuf(maxMR * maxNR)
-		defer putBuf(scratch)
-		var bbuf *[]float32
-		for jp := lo; jp < hi; jp++ {
-			j0 := jp * nr
-			cols := min(nr, n-j0)
-			bp, bld := []float32(nil), 0
-			if !transB && cols == nr {
-				bp, bld = b[j0:], ldb
-			} else {
-				if bbuf == nil {
-					bbuf = getBuf(k * nr)
-					defer putBuf(bbuf)
-				}
-				packB(*bbuf, kr.trans8, transB, b, ldb, 0, k, j0, cols, nr)
-				bp, bld = *bbuf, nr
-			}
-			for i0 := 0; i0 < m; i0 += mr {
-				tile(kr, k, (*abuf)[i0*k:], bp, bld, alpha, beta, c, i0*ldc+j0, ldc, min(mr, m-i0), cols, *scratch)
-			}
+	packA(*abuf, kr.pack6, transA, a, lda, 0, m, 0, k, kr.mr)
+	job := directJob{kr, transB, m, n, k, alpha, *abuf, b, ldb, beta, c, ldc}
+	panels := ceilDiv(n, kr.nr)
+	const grain = 4
+	if panels <= grain || par.Workers() == 1 {
+		job.run(0, panels) // no closure, no allocation: tiny products are called often
+		return
+	}
+	j := job
+	par.For(panels, grain, j.run)
+}
+
+// directJob is the direct path after A is packed; run computes panels [lo,hi) of C.
+type directJob struct {
+	kr     *kernel
+	transB bool
+	m, n   int
+	k      int
+	alpha  float32
+	ap     []float32
+	b      []float32
+	ldb    int
+	beta   float32
+	c      []float32
+	ldc    int
+}
+
+func (d *directJob) run(lo, hi int) {
+	kr, mr, nr, k := d.kr, d.kr.mr, d.kr.nr, d.k
+	scratch := getBuf(maxMR * maxNR)
+	defer putBuf(scratch)
+	var bbuf *[]float32
+	if d.transB || (hi-1)*nr+nr > d.n {
+		bbuf = getBuf(k * nr)
+		defer putBuf(bbuf)
+	}
+	for jp := lo; jp < hi; jp++ {
+		j0 := jp * nr
+		cols := min(nr, d.n-j0)
+		bp, bld := []float32(nil), 0
+		if !d.transB && cols == nr {
+			bp, bld = d.b[j0:], d.ldb
+		} else {
+			packB(*bbuf, kr.trans8, d.transB, d.b, d.ldb, 0, k, j0, cols, nr)
+			bp, bld = *bbuf, nr
 		}
-	})
+		for i0 := 0; i0 < d.m; i0 += mr {
+			tile(kr, k, d.ap[i0*k:], bp, bld, d.alpha, d.beta, d.c, i0*d.ldc+j0, d.ldc, min(mr, d.m-i0), cols, *scratch)
+		}
+	}
 }
 
 // bPackLimit caps the packed B (k × nc floats, 16 MiB) that all workers share from L3.
@@ -281,7 +305,7 @@ func packed(kr *kernel, kcMax, mcMax, ncMax int, transA, transB bool, m, n, k in
 				if pc > 0 {
 					bt = 1
 				}
-				packA(ab, transA, a, lda, i0, rows, pc, kc, mr)
+				packA(ab, kr.pack6, transA, a, lda, i0, rows, pc, kc, mr)
 				for jp := jb * perChunk; jp < min(panels, (jb+1)*perChunk); jp++ {
 					j0 := jp * nr
 					cols := min(nr, nc-j0)

@@ -20,6 +20,7 @@ type kernel struct {
 	micro      microFn
 	tails      []tailKernel // fewer-row kernels, largest first (none: edges use scratch)
 	trans8     trans8Fn     // 8×8 block transpose for packing Bᵀ (nil: scalar loops)
+	pack6      trans8Fn     // 6×8 block to 8 k steps of 6 (stride ldd), for packing A (nil: scalar)
 }
 
 // trans8Fn writes the transpose of the 8×8 block at src (row stride lds) to dst (ldd).

@@ -5,7 +5,7 @@ import "unsafe"
 // packA copies rows [i0,i0+rows) × columns [p0,p0+kc) of op(A) into dst as consecutive
 // mr×kc micro-panels, each stored column by column (the mr values of one k step are
 // adjacent, the order the micro-kernel broadcasts them). Rows past the end are zero.
-func packA(dst []float32, transA bool, a []float32, lda, i0, rows, p0, kc, mr int) {
+func packA(dst []float32, p6 trans8Fn, transA bool, a []float32, lda, i0, rows, p0, kc, mr int) {
 	for r0 := 0; r0 < rows; r0 += mr {
 		panel := dst[r0*kc : (r0+mr)*kc]
 		nr := min(mr, rows-r0)
@@ -19,25 +19,29 @@ func packA(dst []float32, transA bool, a []float32, lda, i0, rows, p0, kc, mr in
 			}
 			continue
 		}
-		// op(A)[i][p] = a[i*lda+p]: gather one k step from each row, write it whole.
-		var src [maxMR][]float32
-		for r := range nr {
-			src[r] = a[(i0+r0+r)*lda+p0 : (i0+r0+r)*lda+p0+kc]
-		}
-		if nr == mr && mr == 6 {
-			s0, s1, s2, s3, s4, s5 := src[0], src[1][:len(src[0])], src[2][:len(src[0])], src[3][:len(src[0])], src[4][:len(src[0])], src[5][:len(src[0])]
-			for p := range s0 {
-				d := panel[p*6 : p*6+6 : p*6+6]
-				d[0], d[1], d[2], d[3], d[4], d[5] = s0[p], s1[p], s2[p], s3[p], s4[p], s5[p]
+		// op(A)[i][p] = a[i*lda+p]: a transpose, by 6×8 blocks where possible.
+		if p6 != nil && nr == mr && mr%6 == 0 {
+			for g := 0; g < mr; g += 6 {
+				base := (i0+r0+g)*lda + p0
+				p := 0
+				for ; p+8 <= kc; p += 8 {
+					p6(&a[base+p], lda, &panel[p*mr+g], mr)
+				}
+				for ; p < kc; p++ {
+					for r := range 6 {
+						panel[p*mr+g+r] = a[base+r*lda+p]
+					}
+				}
 			}
 			continue
 		}
-		for p := range kc {
-			d := panel[p*mr : p*mr+mr]
-			for r := range nr {
-				d[r] = src[r][p]
+		// Otherwise (a short panel, or no assembly): zero it, then scatter each row.
+		clear(panel)
+		for r := range nr {
+			src := a[(i0+r0+r)*lda+p0 : (i0+r0+r)*lda+p0+kc]
+			for p, v := range src {
+				panel[p*mr+r] = v
 			}
-			clear(d[nr:])
 		}
 	}
 }
@@ -50,7 +54,9 @@ func packB(dst []float32, t8 trans8Fn, transB bool, b []float32, ldb, p0, kc, j0
 		for p := range kc {
 			d := panel[p*nr : p*nr+nr]
 			copy(d[:cols], b[(p0+p)*ldb+j0:(p0+p)*ldb+j0+cols])
-			clear(d[cols:])
+			for j := cols; j < nr; j++ {
+				d[j] = 0
+			}
 		}
 		return
 	}

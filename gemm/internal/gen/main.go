@@ -227,6 +227,66 @@ func transpose(w *writer) {
 	w.f("")
 }
 
+// pack6 emits
+//
+//	func pack6x8AVX(src *float32, lds int, dst *float32, ldd int)
+//
+// which packs a 6×8 block of row-major A (row stride lds) as 8 k steps of 6 values with
+// stride ldd (dst[p*ldd+r] = src[r*lds+p]): the transpose network of transpose8x8AVX
+// with two zero rows, storing exactly 6 floats per k step.
+func pack6(w *writer) {
+	w.f("// func pack6x8AVX(src *float32, lds int, dst *float32, ldd int)")
+	w.f("TEXT ·pack6x8AVX(SB), NOSPLIT, $0-32")
+	w.i("MOVQ src+0(FP), SI")
+	w.i("MOVQ lds+8(FP), R8")
+	w.i("SHLQ $2, R8")
+	w.i("MOVQ dst+16(FP), DI")
+	w.i("MOVQ ldd+24(FP), R9")
+	w.i("SHLQ $2, R9")
+	for i := range 6 {
+		w.i("VMOVUPS (SI), Y%d", i)
+		if i < 5 {
+			w.i("ADDQ R8, SI")
+		}
+	}
+	w.i("VXORPS Y6, Y6, Y6")
+	w.i("VXORPS Y7, Y7, Y7")
+	for q := range 2 {
+		r := 4 * q
+		w.i("VUNPCKLPS Y%d, Y%d, Y%d", r+1, r, 8+r)
+		w.i("VUNPCKHPS Y%d, Y%d, Y%d", r+1, r, 9+r)
+		w.i("VUNPCKLPS Y%d, Y%d, Y%d", r+3, r+2, 10+r)
+		w.i("VUNPCKHPS Y%d, Y%d, Y%d", r+3, r+2, 11+r)
+	}
+	for q := range 2 {
+		r := 4 * q
+		w.i("VSHUFPS $0x44, Y%d, Y%d, Y%d", 10+r, 8+r, r)
+		w.i("VSHUFPS $0xEE, Y%d, Y%d, Y%d", 10+r, 8+r, r+1)
+		w.i("VSHUFPS $0x44, Y%d, Y%d, Y%d", 11+r, 9+r, r+2)
+		w.i("VSHUFPS $0xEE, Y%d, Y%d, Y%d", 11+r, 9+r, r+3)
+	}
+	for c := range 4 {
+		w.i("VPERM2F128 $0x20, Y%d, Y%d, Y%d", c+4, c, 8+c)
+		w.i("VPERM2F128 $0x31, Y%d, Y%d, Y%d", c+4, c, 12+c)
+	}
+	// Column p is Y8+p (p < 4) or Y12+p-4: rows 0-3 in its low lane, rows 4-5 next.
+	for p := range 8 {
+		reg := 8 + p
+		if p >= 4 {
+			reg = 12 + p - 4
+		}
+		w.i("VMOVUPS X%d, (DI)", reg)
+		w.i("VEXTRACTF128 $1, Y%d, X%d", reg, reg)
+		w.i("VMOVQ X%d, 16(DI)", reg)
+		if p < 7 {
+			w.i("ADDQ R9, DI")
+		}
+	}
+	w.i("VZEROUPPER")
+	w.i("RET")
+	w.f("")
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -255,6 +315,7 @@ func generate() []byte {
 	w.f(`#include "textflag.h"`)
 	w.f("")
 	transpose(&w)
+	pack6(&w)
 	for _, s := range isas {
 		kernel(&w, s, s.mr)
 		for _, r := range s.tails {
