@@ -25,7 +25,8 @@ type ImageEncoder struct {
 	Neck3      *nn.LayerNorm2d // neck.3
 
 	// Hook, if set, receives intermediate outputs ("patch_embed" before pos_embed, and
-	// "block%02d", both NHWC) — used by parity tests and debugging.
+	// "block%02d", both NHWC) for parity tests and debugging. The inference path updates
+	// the tensor in place afterwards: clone it to keep it.
 	Hook func(name string, t *tensor.Tensor)
 }
 
