@@ -23,7 +23,10 @@ func cpuTime() time.Duration {
 // ellipsoidCase builds a [100, 512, 512] label volume with a large ellipsoid organ
 // (class 1, about 9% of the volume, so its bounding box is most of the case) and a
 // prediction shifted by a few voxels with a bump, like a real liver.
-func ellipsoidCase() (pred, gt []uint8, shape []int) {
+func ellipsoidCase() (pred, gt []uint8, shape []int) { return ellipsoidCaseShift(0) }
+
+// ellipsoidCaseShift moves the prediction by dx more columns.
+func ellipsoidCaseShift(dx float64) (pred, gt []uint8, shape []int) {
 	d, h, w := 100, 512, 512
 	shape = []int{d, h, w}
 	pred = make([]uint8, d*h*w)
@@ -40,7 +43,7 @@ func ellipsoidCase() (pred, gt []uint8, shape []int) {
 				if in(fz, fy, fx, 50, 256, 256, 45, 200, 180) {
 					gt[i] = 1
 				}
-				if in(fz, fy, fx, 52, 260, 250, 44, 195, 185) || in(fz, fy, fx, 30, 100, 300, 8, 20, 20) {
+				if in(fz, fy, fx, 52, 260, 250+dx, 44, 195, 185) || in(fz, fy, fx, 30, 100, 300, 8, 20, 20) {
 					pred[i] = 1
 				}
 			}
@@ -52,8 +55,14 @@ func ellipsoidCase() (pred, gt []uint8, shape []int) {
 // BenchmarkHD95Volume is the benchmark: HD95 of one class of a 512x512x100 case.
 // It reports the CPU seconds per case besides the wall time (which includes waiting
 // for a shared CPU); run with -cpu 1,2 to see the scaling.
-func BenchmarkHD95Volume(b *testing.B) {
-	pred, gt, shape := ellipsoidCase()
+func BenchmarkHD95Volume(b *testing.B) { benchHD95(b, 0) }
+
+// BenchmarkHD95VolumeFar is the same with the prediction 60 columns off, where the
+// outward search gives up and the linear-time passes do the work.
+func BenchmarkHD95VolumeFar(b *testing.B) { benchHD95(b, 60) }
+
+func benchHD95(b *testing.B, shift float64) {
+	pred, gt, shape := ellipsoidCaseShift(shift)
 	old := par.SetWorkers(runtime.GOMAXPROCS(0)) // follow -cpu
 	defer par.SetWorkers(old)
 	b.ResetTimer()
@@ -99,4 +108,18 @@ func BenchmarkEvaluateSynapseCase(b *testing.B) {
 		}
 	}
 	b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// BenchmarkHD95VolumeFarPassesOnly is the baseline of the far case: passes only.
+func BenchmarkHD95VolumeFarPassesOnly(b *testing.B) {
+	defer func(old int) { searchBudget = old }(searchBudget)
+	searchBudget = 0
+	benchHD95(b, 60)
+}
+
+// BenchmarkHD95VolumePassesOnly is the baseline of the near case: passes only.
+func BenchmarkHD95VolumePassesOnly(b *testing.B) {
+	defer func(old int) { searchBudget = old }(searchBudget)
+	searchBudget = 0
+	benchHD95(b, 0)
 }

@@ -138,10 +138,15 @@ func (bp *boxPair) distances(sp []float64, c int) (*Distances, error) {
 	}
 	sa := surface(bp.a, bp.shape, c)
 	sb := surface(bp.b, bp.shape, c)
-	edt := make([]float64, len(sa))
 	d := &Distances{}
-	d.PredToGT = sampleDistances(sb, sa, bp.shape, sp, edt)
-	d.GTToPred = sampleDistances(sa, sb, bp.shape, sp, edt)
+	var ok1, ok2 bool
+	d.PredToGT, ok1 = sampleDistancesPlanes(sb, sa, bp.shape, sp)
+	d.GTToPred, ok2 = sampleDistancesPlanes(sa, sb, bp.shape, sp)
+	if !ok1 || !ok2 {
+		edt := make([]float64, len(sa))
+		d.PredToGT = sampleDistances(sb, sa, bp.shape, sp, edt)
+		d.GTToPred = sampleDistances(sa, sb, bp.shape, sp, edt)
+	}
 	return d, nil
 }
 

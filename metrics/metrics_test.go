@@ -587,3 +587,54 @@ func TestMultiClassScanMatchesPerClass(t *testing.T) {
 		check("int32", got, func(c int) *boxPair { return cropPair(p32, g32, int32(c), shape) }, classes32)
 	}
 }
+
+// TestPlanePathMatchesAxisPath checks the plane-by-plane distance sampling against the
+// axis-by-axis transform, bit for bit, on random sparse targets and queries.
+func TestPlanePathMatchesAxisPath(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, shape := range [][]int{{6, 17, 13}, {1, 9, 40}, {25, 3, 4}, {13, 21}, {1, 1}} {
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		sp := make([]float64, len(shape))
+		for i := range sp {
+			sp[i] = []float64{0.8, 2.5, 1, 0.7}[rng.IntN(4)]
+		}
+		for _, density := range []float64{0, 0.001, 0.01, 0.1, 0.5} {
+			target, at := make([]bool, n), make([]bool, n)
+			for i := range n {
+				target[i] = rng.Float64() < density
+				at[i] = rng.Float64() < 0.3
+			}
+			want := sampleDistances(target, at, shape, sp, make([]float64, n))
+			// Budget 0: passes only; 1: search with fallbacks; 1e9: search only.
+			old := searchBudget
+			for _, budget := range []int{0, 1, 1e9} {
+				searchBudget = budget
+				got, ok := sampleDistancesPlanes(target, at, shape, sp)
+				searchBudget = old
+				if !ok {
+					t.Fatalf("shape %v not handled", shape)
+				}
+				if len(got) != len(want) {
+					t.Fatalf("shape %v: %d distances, want %d", shape, len(got), len(want))
+				}
+				for i := range got {
+					if !same(got[i], want[i]) {
+						t.Fatalf("budget %d shape %v spacing %v density %v: distance %d = %v, want %v", budget, shape, sp, density, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestFixturesPassesOnly runs the fixture comparisons again with the outward search
+// disabled, so that both ways of computing distances are held to the reference.
+func TestFixturesPassesOnly(t *testing.T) {
+	defer func(old int) { searchBudget = old }(searchBudget)
+	searchBudget = 0
+	t.Run("2d", TestMetrics2DFixtures)
+	t.Run("3d", TestMetrics3DFixtures)
+}
