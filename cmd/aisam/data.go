@@ -310,6 +310,7 @@ flags:`)
 	if err := conv.begin(); err != nil {
 		return err
 	}
+	var maxLabel int32
 	for _, p := range pairs {
 		v, err := dataset.ReadNIfTIVolume(p.Name, p.Image, p.Label, it)
 		if err != nil {
@@ -324,6 +325,19 @@ flags:`)
 			return err
 		}
 		m.Cases = append(m.Cases, rec)
+		for _, l := range v.Label {
+			maxLabel = max(maxLabel, l)
+		}
+	}
+	if len(m.Classes) == 0 {
+		// NIfTI labels carry no names: record generic ones so that readers of the
+		// converted set do not fall back to the Synapse organ names.
+		m.Classes = []string{"background"}
+		for c := int32(1); c <= maxLabel; c++ {
+			m.Classes = append(m.Classes, fmt.Sprintf("class %d", c))
+		}
+	} else if int32(len(m.Classes)) <= maxLabel {
+		return fmt.Errorf("-classes names %d classes but the labels go up to %d", len(m.Classes), maxLabel)
 	}
 	return conv.finish(m)
 }

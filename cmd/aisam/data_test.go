@@ -77,7 +77,11 @@ func TestDataConvertNIfTI(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "conv")
 	var log bytes.Buffer
-	args := []string{"-out", out, "-window", "0,200", "-test", "brain_t1_nifti2", "-classes", "background,region",
+	names := []string{"background"}
+	for c := 1; c <= 111; c++ { // the crop's largest AAL label is 111
+		names = append(names, "region "+strconv.Itoa(c))
+	}
+	args := []string{"-out", out, "-window", "0,200", "-test", "brain_t1_nifti2", "-classes", strings.Join(names, ","),
 		filepath.Join(dir, "brain_t1.nii.gz") + ":" + filepath.Join(dir, "brain_aal.nii.gz"),
 		filepath.Join(dir, "brain_t1_nifti2.nii.gz") + ":" + filepath.Join(dir, "brain_aal.nii"),
 	}
@@ -94,7 +98,7 @@ func TestDataConvertNIfTI(t *testing.T) {
 	if ds.NumSlices() != 6 || ds.NumCases() != 1 || ds.Test[0] != "brain_t1_nifti2" {
 		t.Fatalf("%d slices, cases %v\n%s", ds.NumSlices(), ds.Test, log.String())
 	}
-	if got := ds.Classes(); len(got) != 2 || got[1] != "region" {
+	if got := ds.Classes(); len(got) != 112 || got[111] != "region 111" {
 		t.Errorf("classes %v", got)
 	}
 	hist := map[string]int{}
@@ -155,6 +159,10 @@ func TestDataConvertNIfTI(t *testing.T) {
 	if err := dataConvert(&log, []string{"-out", t.TempDir(), "-window", "5,1", dir}); err == nil {
 		t.Error("window 5,1 accepted")
 	}
+	if err := dataConvert(&log, []string{"-out", t.TempDir(), "-classes", "background,region", args[len(args)-1]}); err == nil ||
+		!strings.Contains(err.Error(), "labels go up to 111") {
+		t.Errorf("2 class names for 111 labels: %v", err)
+	}
 }
 
 func TestDataSynth(t *testing.T) {
@@ -207,6 +215,11 @@ func TestDataConvertNPZVolumes(t *testing.T) {
 	v, err := ds.Case(0)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Without -classes the manifest names the classes generically, up to the largest
+	// AAL label in the crop (111).
+	if c := ds.Classes(); len(c) != 112 || c[0] != "background" || c[111] != "class 111" {
+		t.Errorf("%d classes: %v...", len(c), c[:min(3, len(c))])
 	}
 	// Min-max over [0, 190].
 	st := dataset.ComputeStats(v.Image, nil)
