@@ -108,15 +108,17 @@ func (d *MaskDecoder) forwardFast(imageEmb, imagePE, sparse, dense *tensor.Tenso
 	up := d.Upscale3.Weight.Dim(1)
 	masks := tensor.New(b, d.numMaskToken, 16*hw)
 	iou := tensor.New(b, d.numMaskToken)
-	sc, _ := decPool.Get().(*decScratch)
-	if sc == nil {
-		sc = &decScratch{}
-	}
-	defer decPool.Put(sc)
-	sc.x = grow(sc.x, hw*dim)
-	sc.s = grow(sc.s, hw*d.Config.Heads*nt)
-	sc.keys = grow(sc.keys, hw*dim)
-	for bi := range b {
+	// One prompt runs with intra-op parallelism; several run one prompt per worker
+	// (whole prompts are large, even tasks, and the nested products then run serially).
+	par.ForEach(b, func(bi int) {
+		sc, _ := decPool.Get().(*decScratch)
+		if sc == nil {
+			sc = &decScratch{}
+		}
+		defer decPool.Put(sc)
+		sc.x = grow(sc.x, hw*dim)
+		sc.s = grow(sc.s, hw*d.Config.Heads*nt)
+		sc.keys = grow(sc.keys, hw*dim)
 		emb := imageEmb.Data[(bi%imageEmb.Dim(0))*dim*hw:][:dim*hw]
 		dn := dense.Data[(bi%dense.Dim(0))*dim*hw:][:dim*hw]
 		transposeAddTo(sc.keys, emb, dn, dim, hw)
@@ -139,7 +141,7 @@ func (d *MaskDecoder) forwardFast(imageEmb, imagePE, sparse, dense *tensor.Tenso
 		}
 		gemm.Sgemm(false, true, d.numMaskToken, 16*hw, up, 1, hyper.Data, up, u, up, 0, masks.Data[bi*d.numMaskToken*16*hw:], 16*hw)
 		copy(iou.Data[bi*d.numMaskToken:], d.IoUHead.Forward(nil, row(0)).Data)
-	}
+	})
 	return DecoderOutputs{
 		Queries: hs, Keys: keysAll,
 		Masks: masks.Reshape(b, d.numMaskToken, 4*h, 4*w), IoU: iou,
