@@ -342,3 +342,43 @@ func TestModelInputAndTargets(t *testing.T) {
 		t.Error("same-size targets are not a copy")
 	}
 }
+
+// TestAugmenterKeepsAlignment applies full random augmentations to a noise-free slice
+// whose intensity encodes its label and checks, after every draw, that the label still
+// matches the thresholded image away from label boundaries.
+func TestAugmenterKeepsAlignment(t *testing.T) {
+	a := NewAugmenter(11)
+	s := piecewise(41, 45)
+	for i := range 200 {
+		r := a.Apply(s, 1, i)
+		if len(r.Image) != r.H*r.W || len(r.Label) != r.H*r.W {
+			t.Fatalf("draw %d: malformed %dx%d", i, r.H, r.W)
+		}
+		for y := range r.H {
+			for x := range r.W {
+				j := y*r.W + x
+				if r.Image[j] == 0 {
+					if r.Label[j] != 0 {
+						t.Fatalf("draw %d: zero fill with label %d", i, r.Label[j])
+					}
+					continue
+				}
+				cls := int32(math.Round((float64(r.Image[j]) - 0.2) / 0.3))
+				if cls == r.Label[j] {
+					continue
+				}
+				// Pixels on the crop's edge have unseen neighbours: not interior.
+				interior := true
+				for _, d := range [][2]int{{-1, 0}, {1, 0}, {0, -1}, {0, 1}, {-1, -1}, {1, 1}, {-1, 1}, {1, -1}} {
+					yy, xx := y+d[0], x+d[1]
+					if yy < 0 || yy >= r.H || xx < 0 || xx >= r.W || r.Label[yy*r.W+xx] != r.Label[j] {
+						interior = false
+					}
+				}
+				if interior {
+					t.Fatalf("draw %d (%+v): image says %d, label %d at (%d, %d)", i, a.Sample(41, 45, 1, i), cls, r.Label[j], y, x)
+				}
+			}
+		}
+	}
+}
