@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
@@ -241,4 +242,19 @@ func FuzzSynapseSlice(f *testing.F) {
 			t.Fatalf("inconsistent slice %dx%d with %d/%d values", s.H, s.W, len(s.Image), len(s.Label))
 		}
 	})
+}
+
+func TestPNGHugeHeaderRefused(t *testing.T) {
+	// A valid PNG signature and IHDR claiming 100000 x 100000 pixels, then nothing.
+	var b []byte
+	b = append(b, "\x89PNG\r\n\x1a\n"...)
+	ihdr := []byte{0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 1, 0x86, 0xa0, 0, 1, 0x86, 0xa0, 8, 0, 0, 0, 0}
+	b = append(b, ihdr...)
+	crc := crc32.ChecksumIEEE(ihdr[4:])
+	b = append(b, byte(crc>>24), byte(crc>>16), byte(crc>>8), byte(crc))
+	p := filepath.Join(t.TempDir(), "huge.png")
+	os.WriteFile(p, b, 0o644)
+	if _, _, _, err := ReadMask(p); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("huge PNG: %v", err)
+	}
 }

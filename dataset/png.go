@@ -128,18 +128,32 @@ func (d *PNG) Case(i int) (*Volume, error) {
 	return &Volume{Name: s.Name, D: 1, H: s.H, W: s.W, Image: s.Image, Label: s.Label}, nil
 }
 
+// maxPixels bounds the size of an image file's declared raster, checked before decoding
+// so that a hostile header cannot make the decoder allocate gigabytes.
+const maxPixels = 1 << 28
+
 func decodeFile(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxPixels {
+		return nil, fmt.Errorf("%s: image size %dx%d out of range", path, cfg.Width, cfg.Height)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		return nil, err
+	}
 	m, _, err := image.Decode(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	b := m.Bounds()
-	if b.Dx() <= 0 || b.Dy() <= 0 || int64(b.Dx())*int64(b.Dy()) > 1<<28 {
+	if b.Dx() <= 0 || b.Dy() <= 0 || int64(b.Dx())*int64(b.Dy()) > maxPixels {
 		return nil, fmt.Errorf("%s: bad image size %dx%d", path, b.Dx(), b.Dy())
 	}
 	return m, nil
