@@ -104,11 +104,10 @@ func Inspect(path string, opt InspectOptions) (*Report, error) {
 			}
 			r.Groups = append(r.Groups, g)
 		}
-		if layout == LayoutSynapse || layout == LayoutACDC {
-			r.Notes = append(r.Notes, "voxel spacing is not stored in this layout")
-		}
 		if m, err := ReadManifest(path); err == nil {
 			r.Notes = append(r.Notes, fmt.Sprintf("converted by %s on %s from %d source cases (%s)", m.Tool, m.Created, len(m.Cases), ManifestName))
+		} else if layout == LayoutSynapse || layout == LayoutACDC {
+			r.Notes = append(r.Notes, "voxel spacing is not stored in this layout")
 		}
 	case LayoutNIfTI, LayoutNPY:
 		ents, err := os.ReadDir(path)
