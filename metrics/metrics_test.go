@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/aisam/aisam/internal/par"
 	"github.com/aisam/aisam/internal/testref"
 )
 
@@ -637,4 +638,46 @@ func TestFixturesPassesOnly(t *testing.T) {
 	searchBudget = 0
 	t.Run("2d", TestMetrics2DFixtures)
 	t.Run("3d", TestMetrics3DFixtures)
+}
+
+// TestParallelMatchesSerial scores a volume large enough for every parallel loop to
+// split, with 1 and 4 workers: the results must be identical (and race-free under -race).
+func TestParallelMatchesSerial(t *testing.T) {
+	d, h, w := 12, 160, 170
+	pred, gt := make([]uint8, d*h*w), make([]uint8, d*h*w)
+	for z := range d {
+		for y := range h {
+			for x := range w {
+				i := (z*h+y)*w + x
+				fy, fx := float64(y-80), float64(x-85)
+				if fy*fy/3600+fx*fx/4900+float64((z-6)*(z-6))/30 < 1 {
+					gt[i] = 1
+				}
+				if (fy-3)*(fy-3)/3000+(fx+4)*(fx+4)/5200+float64((z-5)*(z-5))/30 < 1 {
+					pred[i] = 1
+				}
+				if y > 140 && x < 20 && z > 8 {
+					pred[i] = 2
+				}
+			}
+		}
+	}
+	run := func(workers int) []ClassScore {
+		old := par.SetWorkers(workers)
+		defer par.SetWorkers(old)
+		s, err := EvaluateCase(pred, gt, []int{d, h, w}, []int{1, 2}, CaseOptions{Options: Options{Spacing: []float64{3, 0.7, 0.7}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b := run(1), run(4)
+	for j := range a {
+		if a[j].Dice != b[j].Dice || !same(a[j].HD95, b[j].HD95) || !same(a[j].ASSD, b[j].ASSD) || a[j].HD != b[j].HD && !(math.IsNaN(a[j].HD) && math.IsNaN(b[j].HD)) {
+			t.Errorf("class %d: 1 worker %+v, 4 workers %+v", a[j].Class, a[j], b[j])
+		}
+	}
+	if !a[0].Defined || a[0].HD95 <= 0 {
+		t.Errorf("class 1 not scored: %+v", a[0])
+	}
 }
