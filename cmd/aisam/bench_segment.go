@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/aisam/aisam/aisam"
@@ -31,9 +32,21 @@ type segmentBenchResult struct {
 	Runs          int     `json:"runs"`
 	SecondsMedian float64 `json:"seconds_median"`
 	SecondsMin    float64 `json:"seconds_min"`
+	// CPUSeconds is the process CPU time per operation (median): on a shared machine,
+	// CPUSeconds/threads is what the wall time would be with the cores to itself.
+	CPUSeconds    float64 `json:"cpu_seconds_median"`
 	Decoded       int     `json:"decoded"` // mask-decoder runs per operation
 	TargetSeconds float64 `json:"target_seconds"`
 	PeakRSSBytes  int64   `json:"peak_rss_bytes"`
+}
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func runBenchSegment(args []string) error {
@@ -101,15 +114,16 @@ flags:`)
 		}
 		defer pprof.StopCPUProfile()
 	}
-	report := func(bench string, times []time.Duration, decoded int, target float64) error {
+	report := func(bench string, times, cpu []time.Duration, decoded int, target float64) error {
 		st := benchfmt.Summarize(times)
+		cst := benchfmt.Summarize(cpu)
 		rss, err := benchfmt.PeakRSS()
 		if err != nil {
 			return err
 		}
 		r := segmentBenchResult{Bench: bench, ModelType: *b.modelType, Classes: *classes, Threads: *b.threads, Runs: st.Runs,
 			SecondsMedian: benchfmt.Round(st.Median.Seconds(), 4), SecondsMin: benchfmt.Round(st.Min.Seconds(), 4),
-			Decoded: decoded, TargetSeconds: target, PeakRSSBytes: rss}
+			CPUSeconds: benchfmt.Round(cst.Median.Seconds(), 4), Decoded: decoded, TargetSeconds: target, PeakRSSBytes: rss}
 		if *b.jsonOut {
 			return benchfmt.JSONLine(os.Stdout, r)
 		}
@@ -117,9 +131,9 @@ flags:`)
 		if st.Median.Seconds() > target {
 			verdict = "MISSES"
 		}
-		fmt.Printf("%-28s %s, %d classes, %d threads: median %s, min %s over %d runs, %d decoder runs (%s the %.3gs target)\n",
-			bench, *b.modelType, *classes, *b.threads, st.Median.Round(time.Millisecond), st.Min.Round(time.Millisecond),
-			st.Runs, decoded, verdict, target)
+		fmt.Printf("%-40s %s, %d classes, %d threads: median %s (CPU %s), min %s over %d runs, %d decoder runs (%s the %.3gs target)\n",
+			bench, *b.modelType, *classes, *b.threads, st.Median.Round(time.Millisecond), cst.Median.Round(time.Millisecond),
+			st.Min.Round(time.Millisecond), st.Runs, decoded, verdict, target)
 		return nil
 	}
 
@@ -129,12 +143,19 @@ flags:`)
 		sess = s
 		return err
 	}
-	times, err := benchfmt.Time(*b.warmup, *b.runs, run)
-	if err != nil {
-		return err
+	var times, cpu []time.Duration
+	for i := 0; i < *b.warmup+*b.runs; i++ {
+		t0, c0 := time.Now(), cpuTime()
+		if err := run(); err != nil {
+			return err
+		}
+		if i >= *b.warmup {
+			times = append(times, time.Since(t0))
+			cpu = append(cpu, cpuTime()-c0)
+		}
 	}
 	r := sess.Result()
-	if err := report("segment/auto", times, r.Timing.Decoded, 1.5); err != nil {
+	if err := report("segment/auto", times, cpu, r.Timing.Decoded, 1.5); err != nil {
 		return err
 	}
 	if !*b.jsonOut {
@@ -184,21 +205,22 @@ flags:`)
 			prefix = "segment/edit-local/"
 		}
 		for _, e := range edits {
-			var ts []time.Duration
+			var ts, cs []time.Duration
 			decoded := 0
 			for i := 0; i < *editRuns+*b.warmup; i++ {
-				t0 := time.Now()
+				t0, c0 := time.Now(), cpuTime()
 				r, err := e.do(i + 1)
-				d := time.Since(t0)
+				d, cd := time.Since(t0), cpuTime()-c0
 				if err != nil {
 					return fmt.Errorf("%s: %w", e.name, err)
 				}
 				if i >= *b.warmup {
 					ts = append(ts, d)
+					cs = append(cs, cd)
 					decoded = r.Timing.Decoded
 				}
 			}
-			if err := report(prefix+e.name, ts, decoded, 0.15); err != nil {
+			if err := report(prefix+e.name, ts, cs, decoded, 0.15); err != nil {
 				return err
 			}
 		}
