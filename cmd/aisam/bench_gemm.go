@@ -233,6 +233,10 @@ func benchGemm(w io.Writer, sizes []gemmSize, threads []int, impls []gemmImpl, r
 			b[i] = r.Float32() - 0.5
 		}
 		flop := 2 * float64(s.m) * float64(s.n) * float64(s.k)
+		// Small products are repeated within a timed run, so that a run lasts a few
+		// milliseconds: longer than the clock's and the CPU-time accounting's grain.
+		reps := max(1, int(2e8/flop))
+		flop *= float64(reps)
 		for _, t := range threads {
 			// Warm up every implementation and check they agree (a fast wrong answer
 			// is not a result), then interleave the timed runs so that a noisy
@@ -259,7 +263,9 @@ func benchGemm(w io.Writer, sizes []gemmSize, threads []int, impls []gemmImpl, r
 					}
 					im.setup(t)
 					c0, t0 := benchfmt.CPUTime(), time.Now()
-					im.run(transB, s.m, s.n, s.k, a, b, c)
+					for range reps {
+						im.run(transB, s.m, s.n, s.k, a, b, c)
+					}
 					times[i] = append(times[i], time.Since(t0))
 					cpus[i] = append(cpus[i], (benchfmt.CPUTime()-c0)/time.Duration(t))
 				}
