@@ -212,6 +212,7 @@ func benchGemm(w io.Writer, sizes []gemmSize, threads []int, impls []gemmImpl, r
 		}
 		fmt.Fprintf(w, "SGEMM GFLOP/s: median of %d interleaved runs [worst-best]; C = %s, row-major\n", runs, op)
 		fmt.Fprintln(w, "cpu: median GFLOP per CPU-second per thread (the rate while holding a core)")
+		fmt.Fprintf(w, "kernels on this CPU: %s\n", strings.Join(gemm.Kernels(), ", "))
 		fmt.Fprintf(w, "%-16s %7s", "M×K×N", "threads")
 		for _, im := range impls {
 			fmt.Fprintf(w, "  %-26s", im.name)
