@@ -3,6 +3,8 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
+	"os"
 
 	"github.com/aisam/aisam/internal/par"
 	"github.com/aisam/aisam/nn"
@@ -14,11 +16,11 @@ func init() {
 	register(&command{
 		name:    "bench decoder",
 		summary: "SAM prompt encoder + mask decoder time per 1-point prompt (random weights)",
-		run:     runBenchDecoder,
+		run:     func(args []string) error { return runBenchDecoder(os.Stdout, args) },
 	})
 }
 
-func runBenchDecoder(args []string) error {
+func runBenchDecoder(w io.Writer, args []string) error {
 	fs := flag.NewFlagSet("bench decoder", flag.ContinueOnError)
 	b := newBenchFlags(fs, 20)
 	fs.Usage = func() {
@@ -55,7 +57,7 @@ func runBenchDecoder(args []string) error {
 		return err
 	}
 	pr := sam.Prompt{Points: [][2]float64{{358, 461}}, Labels: []int{1}, Multimask: true}
-	return timeModel(b, "decoder", sam.DecoderFLOPs(cfg, 2), func() error {
+	return timeModel(w, b, "decoder", sam.DecoderFLOPs(cfg, 2), func() error {
 		pts := &sam.Points{Coords: sam.CoordsTensor([]float64{pr.Points[0][0], pr.Points[0][1]}, 1024, 1024, cfg.Encoder.ImgSize), Labels: [][]int{pr.Labels}}
 		_, _, err := p.PredictInput(pts, nil, nil, true)
 		return err

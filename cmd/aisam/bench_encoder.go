@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
 	"time"
@@ -19,7 +20,7 @@ func init() {
 	register(&command{
 		name:    "bench encoder",
 		summary: "SAM image encoder time per image (random weights), GFLOP/s, peak RSS",
-		run:     runBenchEncoder,
+		run:     func(args []string) error { return runBenchEncoder(os.Stdout, args) },
 	})
 }
 
@@ -84,7 +85,7 @@ func parseBenchArgs(fs *flag.FlagSet, args []string) (bool, error) {
 
 // timeModel times fn with benchfmt after the warm-up, under an optional CPU profile, and
 // prints the result.
-func timeModel(b benchFlags, bench string, flop float64, fn func() error) error {
+func timeModel(w io.Writer, b benchFlags, bench string, flop float64, fn func() error) error {
 	defer par.SetWorkers(par.SetWorkers(*b.threads))
 	for range *b.warmup {
 		if err := fn(); err != nil {
@@ -117,15 +118,15 @@ func timeModel(b benchFlags, bench string, flop float64, fn func() error) error 
 		GFLOPS: benchfmt.Round(benchfmt.Rate(flop, st.Median)/1e9, 1), PeakRSSBytes: rss,
 	}
 	if *b.jsonOut {
-		return benchfmt.JSONLine(os.Stdout, res)
+		return benchfmt.JSONLine(w, res)
 	}
-	fmt.Printf("%s %s, %d threads: median %s, min %s over %d runs (spread %.0f%%); %.1f GFLOP/s; peak RSS %s MiB\n",
+	_, err = fmt.Fprintf(w, "%s %s, %d threads: median %s, min %s over %d runs (spread %.0f%%); %.1f GFLOP/s; peak RSS %s MiB\n",
 		bench, res.ModelType, res.Threads, st.Median.Round(time.Millisecond), st.Min.Round(time.Millisecond), st.Runs,
 		100*st.Spread(), res.GFLOPS, benchfmt.MiB(rss))
-	return nil
+	return err
 }
 
-func runBenchEncoder(args []string) error {
+func runBenchEncoder(w io.Writer, args []string) error {
 	fs := flag.NewFlagSet("bench encoder", flag.ContinueOnError)
 	b := newBenchFlags(fs, 3)
 	fs.Usage = func() {
@@ -149,7 +150,7 @@ func runBenchEncoder(args []string) error {
 	for i := range x.Data {
 		x.Data[i] = float32(i%251)/125 - 1
 	}
-	return timeModel(b, "encoder", sam.EncoderFLOPs(cfg.Encoder, s, s), func() error {
+	return timeModel(w, b, "encoder", sam.EncoderFLOPs(cfg.Encoder, s, s), func() error {
 		_, err := enc.ForwardContext(context.Background(), x)
 		return err
 	})
