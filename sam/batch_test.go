@@ -51,3 +51,26 @@ func TestBatchedPromptsMatchSingle(t *testing.T) {
 		}
 	}
 }
+
+// TestEncoderBatch encodes two images at once: each must equal its single encoding, on
+// the fast path and on the recorded path.
+func TestEncoderBatch(t *testing.T) {
+	m := loadTiny(t)
+	v := tinyVectors(t)
+	a := v.get("encoder_input_1x3xSxS")
+	b := a.Clone()
+	for i := range b.Data {
+		b.Data[i] = -b.Data[i] * 0.5
+	}
+	both := tensor.Concat(0, a, b)
+	ea, eb := m.Encoder.Forward(nil, a), m.Encoder.Forward(nil, b)
+	for _, tp := range []*ag.Tape{nil, ag.NewTape()} {
+		got := m.Encoder.Forward(tp, both)
+		n := ea.Numel()
+		for i := range n {
+			if math.Abs(float64(got.Data[i]-ea.Data[i])) > 1e-5 || math.Abs(float64(got.Data[n+i]-eb.Data[i])) > 1e-5 {
+				t.Fatalf("tape=%v: element %d: batched %g/%g, single %g/%g", tp != nil, i, got.Data[i], got.Data[n+i], ea.Data[i], eb.Data[i])
+			}
+		}
+	}
+}
