@@ -345,3 +345,25 @@ func TestPreprocessMatchesOfficialInput(t *testing.T) {
 		t.Error("image larger than the input size accepted")
 	}
 }
+
+// TestLoadOfficialPth loads the PyTorch zip checkpoint (what the official code saves) and
+// checks every tensor equals the .npz export of the same state dict.
+func TestLoadOfficialPth(t *testing.T) {
+	dir := tinyVectors(t).dir
+	m, err := Load(filepath.Join(dir, "weights.pth"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := loadTiny(t)
+	for _, p := range ref.Params.List() {
+		q := m.Params.Get(p.Name)
+		if q == nil {
+			t.Fatalf("%s missing", p.Name)
+		}
+		for i, v := range p.T.Data {
+			if q.T.Data[i] != v {
+				t.Fatalf("%s[%d]: %g from .pth, %g from .npz", p.Name, i, q.T.Data[i], v)
+			}
+		}
+	}
+}

@@ -2,11 +2,11 @@ package sam
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/aisam/aisam/nn"
 	"github.com/aisam/aisam/tensor"
+	"github.com/aisam/aisam/weights"
 )
 
 // Model is a whole SAM with its parameters.
@@ -41,22 +41,13 @@ func New(cfg Config, seed uint64) *Model {
 	}
 }
 
-// readStateDict reads a checkpoint. It is a variable so that the weights package (which
-// reads .pth, .safetensors and .npz) can be plugged in without an import cycle in tests.
-var readStateDict = func(path string) (map[string]*tensor.Tensor, error) {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".npz":
-		return readNPZ(path)
-	}
-	return nil, fmt.Errorf("sam: cannot read %s: only .npz is supported until package weights lands", path)
-}
-
-// Load reads a checkpoint and builds the model it describes. modelType is "vit_b",
-// "vit_l", "vit_h", or "" to detect the type from the tensor shapes.
+// Load reads a checkpoint (the official .pth, or .safetensors / .npz: whatever package
+// weights reads) and builds the model it describes. modelType is "vit_b", "vit_l",
+// "vit_h", or "" to detect the type from the tensor shapes.
 func Load(path string, modelType string) (*Model, error) {
-	sd, err := readStateDict(path)
+	sd, err := weights.Load(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sam: %w", err)
 	}
 	m, err := FromStateDict(sd, modelType)
 	if err != nil {
