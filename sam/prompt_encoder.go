@@ -17,6 +17,33 @@ type Points struct {
 	Labels [][]int
 }
 
+// Validate checks that Coords is [B, N, 2] with one label list of length N per batch
+// entry, each label -1, 0 or 1.
+func (p *Points) Validate() error {
+	c := p.Coords
+	if c == nil || c.Rank() != 3 || c.Dim(2) != 2 {
+		var sh []int
+		if c != nil {
+			sh = c.Shape()
+		}
+		return fmt.Errorf("sam: point coords %v, want [B N 2]", sh)
+	}
+	if len(p.Labels) != c.Dim(0) {
+		return fmt.Errorf("sam: %d label lists for %d point sets", len(p.Labels), c.Dim(0))
+	}
+	for i, l := range p.Labels {
+		if len(l) != c.Dim(1) {
+			return fmt.Errorf("sam: point set %d has %d labels for %d points", i, len(l), c.Dim(1))
+		}
+		for _, v := range l {
+			if v < -1 || v > 1 {
+				return fmt.Errorf("sam: point label %d (want -1, 0 or 1)", v)
+			}
+		}
+	}
+	return nil
+}
+
 // PromptEncoder is the official PromptEncoder.
 type PromptEncoder struct {
 	Config PromptConfig
@@ -85,6 +112,9 @@ func (p *PromptEncoder) DensePE() *tensor.Tensor {
 
 // embedPoints returns [B, N(+1), C] for points with labels, padding one "not a point" when pad.
 func (p *PromptEncoder) embedPoints(tp *ag.Tape, pts *Points, pad bool) *tensor.Tensor {
+	if err := pts.Validate(); err != nil {
+		panic(err)
+	}
 	b, n := pts.Coords.Dim(0), pts.Coords.Dim(1)
 	coords := tp.AddScalar(pts.Coords, 0.5)
 	labels := make([][]int, b)
