@@ -358,3 +358,57 @@ func TestTranspose8x8(t *testing.T) {
 		}
 	}
 }
+
+// TestPackingAssembly checks the assembly packing helpers against the scalar loops for
+// every register-tile shape, including the AVX-512 kernel's (12×32), which this way is
+// covered even on CPUs that cannot run that kernel.
+func TestPackingAssembly(t *testing.T) {
+	var p6, t8 trans8Fn
+	for _, kr := range kernels {
+		if kr.pack6 != nil {
+			p6, t8 = kr.pack6, kr.trans8
+		}
+	}
+	if p6 == nil || t8 == nil {
+		t.Skip("no assembly packing on this CPU")
+	}
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, mr := range []int{6, 12} {
+		for _, nr := range []int{16, 32} {
+			for _, sz := range [][3]int{{mr, 8, 40}, {2*mr + 1, 19, 37}, {3 * mr, 64, 64}, {mr - 1, 9, 8}} {
+				rows, kc, cols := sz[0], sz[1], min(sz[2], nr)
+				for _, trans := range []bool{false, true} {
+					lda := kc + 3
+					if trans {
+						lda = rows + 3
+					}
+					a := make([]float32, (max(rows, kc)+2)*lda)
+					randFill(r, a)
+					want := make([]float32, roundUp(rows, mr)*kc)
+					got := make([]float32, len(want))
+					randFill(r, got) // packing must overwrite every slot, padding included
+					packA(want, nil, trans, a, lda, 1, rows, 2, kc, mr)
+					packA(got, p6, trans, a, lda, 1, rows, 2, kc, mr)
+					for i := range want {
+						if got[i] != want[i] {
+							t.Fatalf("packA mr=%d rows=%d kc=%d trans=%v: [%d] = %v, want %v", mr, rows, kc, trans, i, got[i], want[i])
+						}
+					}
+					ldb := max(kc, cols) + 3 // B square: rows and columns both cover p0+kc and j0+cols
+					b := make([]float32, ldb*ldb)
+					randFill(r, b)
+					wantB := make([]float32, kc*nr)
+					gotB := make([]float32, kc*nr)
+					randFill(r, gotB)
+					packB(wantB, nil, trans, b, ldb, 1, kc, 2, cols, nr)
+					packB(gotB, t8, trans, b, ldb, 1, kc, 2, cols, nr)
+					for i := range wantB {
+						if gotB[i] != wantB[i] {
+							t.Fatalf("packB nr=%d kc=%d cols=%d trans=%v: [%d] = %v, want %v", nr, kc, cols, trans, i, gotB[i], wantB[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
