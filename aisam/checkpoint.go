@@ -102,7 +102,8 @@ type LoadOptions struct {
 // Load reads a model file: aisam's own format (config inside), or an AI-SAM checkpoint
 // ({"model": state_dict} .pth, or its tensors in safetensors/.npz), whose "sam." aliases,
 // dead parameters and in-model LoRA are handled by FromStateDict.
-func Load(path string, opts LoadOptions) (*Model, error) {
+func Load(path string, opts LoadOptions) (m *Model, err error) {
+	defer guard(&err)
 	sd, meta, err := ReadStateDict(path)
 	if err != nil {
 		return nil, err
@@ -123,7 +124,7 @@ func Load(path string, opts LoadOptions) (*Model, error) {
 			}
 			cfg.Classes = append([]string(nil), opts.Classes...)
 		}
-		m, err := New(cfg, 0)
+		m, err = New(cfg, 0)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
@@ -143,7 +144,7 @@ func Load(path string, opts LoadOptions) (*Model, error) {
 			return nil, fmt.Errorf("%s: %w", opts.LoRA, err)
 		}
 	}
-	m, err := FromStateDict(sd, opts)
+	m, err = FromStateDict(sd, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -397,8 +398,9 @@ func DefaultClassNames(c int) []string {
 
 // FromStateDict builds a model from an AI-SAM state_dict: aliases folded, LoRA merged,
 // configuration detected, then loaded strictly (dead parameters included).
-func FromStateDict(sd map[string]*tensor.Tensor, opts LoadOptions) (*Model, error) {
-	sd, _, err := MergeLoRA(NormalizeStateDict(sd))
+func FromStateDict(sd map[string]*tensor.Tensor, opts LoadOptions) (m *Model, err error) {
+	defer guard(&err)
+	sd, _, err = MergeLoRA(NormalizeStateDict(sd))
 	if err != nil {
 		return nil, err
 	}
@@ -406,7 +408,7 @@ func FromStateDict(sd map[string]*tensor.Tensor, opts LoadOptions) (*Model, erro
 	if err != nil {
 		return nil, err
 	}
-	m, err := New(cfg, 0)
+	m, err = New(cfg, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	_ "image/jpeg" // JPEG input
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -260,8 +261,8 @@ func parseFloats(s string, n int) ([]float64, error) {
 	out := make([]float64, n)
 	for i, p := range parts {
 		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a number", p)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("%q is not a finite number", p)
 		}
 		out[i] = v
 	}

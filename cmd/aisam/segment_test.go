@@ -152,7 +152,7 @@ func TestSegmentCLIErrors(t *testing.T) {
 		{[]string{"--model", model, "--out", out}, "--image and --out"},
 		{[]string{"--model", model, "--image", img, "--out", out, "--point", "liver:1,2,1"}, `unknown class "liver"`},
 		{[]string{"--model", model, "--image", img, "--out", out, "--point", "RV:1,2"}, "want class:x,y,label"},
-		{[]string{"--model", model, "--image", img, "--out", out, "--point", "RV:1,x,1"}, `"x" is not a number`},
+		{[]string{"--model", model, "--image", img, "--out", out, "--point", "RV:1,x,1"}, `"x" is not a finite number`},
 		{[]string{"--model", model, "--image", img, "--out", out, "--point", "RV:1,2,7"}, "label"},
 		{[]string{"--model", model, "--image", img, "--out", out, "--point", "5:1,2,1"}, "class index 5"},
 		{[]string{"--model", model, "--image", img, "--out", out, "--point", "RV:41,2,1"}, "outside the 40x30 image"},
