@@ -152,7 +152,7 @@ func (d *MaskDecoder) forwardFast(imageEmb, imagePE, sparse, dense *tensor.Tenso
 // sc.keys [HW, C] (updated in place) with the PE kpe [HW, C]; it returns the final queries.
 func (t *TwoWayTransformer) forwardFast(tokens *tensor.Tensor, kpe []float32, hw int, sc *decScratch) *tensor.Tensor {
 	queries := tokens
-	for _, l := range t.Layers {
+	for i, l := range t.Layers {
 		if l.SkipFirstLayerPE {
 			queries = l.SelfAttn.Forward(nil, queries, queries, queries)
 		} else {
@@ -160,17 +160,36 @@ func (t *TwoWayTransformer) forwardFast(tokens *tensor.Tensor, kpe []float32, hw
 			queries = tensor.Add(queries, l.SelfAttn.Forward(nil, q, q, queries))
 		}
 		queries = l.Norm1.Forward(nil, queries)
-		addTo(sc.x, sc.keys, kpe)
+		if i == 0 { // later layers get x from the previous layer's normAddRows
+			addTo(sc.x, sc.keys, kpe)
+		}
 		queries = tensor.Add(queries, tokenToImage(l.CrossTokenToImage, tensor.Add(queries, tokens), sc.x, sc.keys, hw, sc.s))
 		queries = l.Norm2.Forward(nil, queries)
 		mlp := l.Lin2.Forward(nil, tensor.ReLU(l.Lin1.Forward(nil, queries)))
 		queries = l.Norm3.Forward(nil, tensor.Add(queries, mlp))
 		imageToTokenAdd(l.CrossImageToToken, sc.x, tensor.Add(queries, tokens), queries, sc.keys, hw, sc.s)
-		layerNormRows(sc.keys, sc.keys, queries.Dim(2), *l.Norm4)
+		// norm4, and x = keys + PE for the next attention while each row is in cache.
+		normAddRows(sc.keys, sc.x, kpe, queries.Dim(2), *l.Norm4)
 	}
-	addTo(sc.x, sc.keys, kpe)
+	if len(t.Layers) == 0 {
+		addTo(sc.x, sc.keys, kpe)
+	}
 	queries = tensor.Add(queries, tokenToImage(t.FinalAttnTokenToImage, tensor.Add(queries, tokens), sc.x, sc.keys, hw, sc.s))
 	return t.NormFinalAttn.Forward(nil, queries)
+}
+
+// normAddRows replaces each row of keys by its LayerNorm and sets x = keys + pe.
+func normAddRows(keys, x, pe []float32, c int, ln nn.LayerNorm) {
+	par.For(len(keys)/c, 64, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			k := keys[r*c : (r+1)*c]
+			vec.LayerNorm(k, k, ln.Weight.Data, ln.Bias.Data, ln.Eps)
+			xr, pr := x[r*c:(r+1)*c], pe[r*c:(r+1)*c]
+			for i, v := range k {
+				xr[i] = v + pr[i]
+			}
+		}
+	})
 }
 
 func addTo(dst, a, b []float32) {

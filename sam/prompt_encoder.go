@@ -203,8 +203,19 @@ func (p *PromptEncoder) Forward(tp *ag.Tape, points *Points, boxes, masks *tenso
 		dense = p.EmbedMasks(tp, masks)
 	} else {
 		s := p.Config.ImageEmbeddingSize
-		dense = tp.Reshape(p.NoMaskEmbed.Weight, 1, c, 1, 1)
-		dense = tp.Add(dense, tensor.New(bs, c, s, s)) // broadcast, keeping the gradient path
+		if tp.Recording(p.NoMaskEmbed.Weight) {
+			dense = tp.Reshape(p.NoMaskEmbed.Weight, 1, c, 1, 1)
+			dense = tp.Add(dense, tensor.New(bs, c, s, s)) // broadcast with a gradient path
+		} else {
+			dense = tensor.New(bs, c, s, s)
+			for i := range bs * c {
+				v := p.NoMaskEmbed.Weight.Data[i%c]
+				plane := dense.Data[i*s*s : (i+1)*s*s]
+				for j := range plane {
+					plane[j] = v
+				}
+			}
+		}
 	}
 	return sparse, dense
 }
