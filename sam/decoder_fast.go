@@ -25,24 +25,61 @@ import (
 // that no [B, C, HW] copy is needed between layers. Results equal the recorded path to
 // float32 rounding (checked against the official vectors).
 
-// tokenRowsCache keeps the NHWC transpose of the last dense PE seen (a Predictor passes
-// the same tensor on every call).
-type tokenRowsCache struct {
+// nhwcCache keeps the NHWC transpose [h*w, C] of the last [1, C, h, w] tensor it was
+// given: the dense PE, and a Predictor's image embedding, are the same tensor on every
+// call. Entries are keyed by the tensor and a checksum of its bits, so a tensor modified in
+// place is transposed again.
+type nhwcCache struct {
 	mu  sync.Mutex
 	src *tensor.Tensor
+	sum uint64
 	t   []float32
 }
 
-func (c *tokenRowsCache) get(pe *tensor.Tensor) []float32 {
+func (c *nhwcCache) get(x *tensor.Tensor, data []float32, ch, hw int) []float32 {
+	sum := bitSum(data)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.src != pe {
-		ch, hw := pe.Dim(1), pe.Dim(2)*pe.Dim(3)
+	if c.src != x || c.sum != sum || len(c.t) != hw*ch {
 		t := make([]float32, hw*ch)
-		transposeAddTo(t, pe.Data[:ch*hw], nil, ch, hw)
-		c.src, c.t = pe, t
+		transposeAddTo(t, data, nil, ch, hw)
+		c.src, c.sum, c.t = x, sum, t
 	}
 	return c.t
+}
+
+// bitSum is a cheap checksum of the values' bit patterns: any single change, and most
+// multiple ones, alter it.
+func bitSum(x []float32) uint64 {
+	var s0, s1, s2, s3 uint64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		s0 += uint64(math.Float32bits(v[0]))
+		s1 += uint64(math.Float32bits(v[1]))
+		s2 += uint64(math.Float32bits(v[2]))
+		s3 += uint64(math.Float32bits(v[3]))
+	}
+	for ; i < len(x); i++ {
+		s0 += uint64(math.Float32bits(x[i]))
+	}
+	return s0 ^ s1<<16 ^ s2<<32 ^ s3<<48
+}
+
+// channelConstant reports whether every channel plane of x [C, hw] is constant (the
+// no-mask dense embedding is), returning the per-channel values.
+func channelConstant(x []float32, ch, hw int) ([]float32, bool) {
+	v := make([]float32, ch)
+	for c := range ch {
+		p := x[c*hw : (c+1)*hw]
+		for _, e := range p {
+			if e != p[0] {
+				return nil, false
+			}
+		}
+		v[c] = p[0]
+	}
+	return v, true
 }
 
 // transposeAddTo writes dst [hw, ch] = (a + b)ᵀ for a, b [ch, hw] (b may be nil), in
@@ -98,7 +135,11 @@ func (d *MaskDecoder) forwardFast(imageEmb, imagePE, sparse, dense *tensor.Tenso
 	h, w := imageEmb.Dim(2), imageEmb.Dim(3)
 	hw := h * w
 	nt := 1 + d.numMaskToken + sparse.Dim(1)
-	kpe := d.peCache.get(imagePE)
+	kpe := d.peCache.get(imagePE, imagePE.Data, dim, hw)
+	var embT []float32 // a single shared embedding, cached in NHWC
+	if imageEmb.Dim(0) == 1 {
+		embT = d.embCache.get(imageEmb, imageEmb.Data, dim, hw)
+	}
 	outTok := tensor.Concat(0, d.IoUToken.Weight, d.MaskTokens.Weight)
 	hs := tensor.New(b, nt, dim)
 	var keysAll *tensor.Tensor
@@ -121,7 +162,11 @@ func (d *MaskDecoder) forwardFast(imageEmb, imagePE, sparse, dense *tensor.Tenso
 		sc.keys = grow(sc.keys, hw*dim)
 		emb := imageEmb.Data[(bi%imageEmb.Dim(0))*dim*hw:][:dim*hw]
 		dn := dense.Data[(bi%dense.Dim(0))*dim*hw:][:dim*hw]
-		transposeAddTo(sc.keys, emb, dn, dim, hw)
+		if cv, ok := channelConstant(dn, dim, hw); ok && embT != nil {
+			addRowVec(sc.keys, embT, cv)
+		} else {
+			transposeAddTo(sc.keys, emb, dn, dim, hw)
+		}
 		ns := nt - outTok.Dim(0)
 		tokens := outTok
 		if ns > 0 {
@@ -176,6 +221,19 @@ func (t *TwoWayTransformer) forwardFast(tokens *tensor.Tensor, kpe []float32, hw
 	}
 	queries = tensor.Add(queries, tokenToImage(t.FinalAttnTokenToImage, tensor.Add(queries, tokens), sc.x, sc.keys, hw, sc.s))
 	return t.NormFinalAttn.Forward(nil, queries)
+}
+
+// addRowVec sets dst = src + v for each row of len(v).
+func addRowVec(dst, src, v []float32) {
+	c := len(v)
+	par.For(len(dst)/c, 64, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			d, s := dst[r*c:(r+1)*c], src[r*c:(r+1)*c]
+			for i := range d {
+				d[i] = s[i] + v[i]
+			}
+		}
+	})
 }
 
 // normAddRows replaces each row of keys by its LayerNorm and sets x = keys + pe.

@@ -41,7 +41,8 @@ type MaskDecoder struct {
 	Hypernets    []*nn.MLP // output_hypernetworks_mlps.i
 	IoUHead      *nn.MLP   // iou_prediction_head
 	numMaskToken int
-	peCache      tokenRowsCache
+	peCache      nhwcCache
+	embCache     nhwcCache
 }
 
 // NewMaskDecoder builds the decoder's parameters in s (normally "mask_decoder").
