@@ -338,6 +338,14 @@ func MergeSAMedLoRA(sd, lora map[string]*tensor.Tensor) (map[string]*tensor.Tens
 
 // DetectConfig infers an AI-SAM configuration from a normalised, LoRA-merged state dict.
 func DetectConfig(sd map[string]*tensor.Tensor, opts LoadOptions) (Config, error) {
+	ce, ok := sd["auto_prompt.class_emb"]
+	if !ok || ce.Rank() != 3 {
+		return Config{}, fmt.Errorf("aisam: no auto_prompt.class_emb [C, T, D]: not an AI-SAM checkpoint")
+	}
+	pe, ok := sd["auto_prompt.prompt_emb"]
+	if !ok || pe.Rank() != 2 {
+		return Config{}, fmt.Errorf("aisam: no auto_prompt.prompt_emb [P, D]")
+	}
 	var sc sam.Config
 	var err error
 	if opts.SAMType != "" {
@@ -347,14 +355,6 @@ func DetectConfig(sd map[string]*tensor.Tensor, opts LoadOptions) (Config, error
 	}
 	if err != nil {
 		return Config{}, err
-	}
-	ce, ok := sd["auto_prompt.class_emb"]
-	if !ok || ce.Rank() != 3 {
-		return Config{}, fmt.Errorf("aisam: no auto_prompt.class_emb [C, T, D]: not an AI-SAM checkpoint")
-	}
-	pe, ok := sd["auto_prompt.prompt_emb"]
-	if !ok || pe.Rank() != 2 {
-		return Config{}, fmt.Errorf("aisam: no auto_prompt.prompt_emb [P, D]")
 	}
 	encDim := sc.Encoder.EmbedDim
 	if ip, ok := sd["auto_prompt.image_proj.0.weight"]; ok && ip.Rank() == 4 {

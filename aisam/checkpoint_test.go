@@ -210,3 +210,26 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestReadPyTorchCheckpoint reads a {"model": state_dict, "epoch": 3} .pth (fixture
+// values from its README) and checks that Load names the missing AI-SAM part.
+func TestReadPyTorchCheckpoint(t *testing.T) {
+	path := filepath.Join(testref.Dir(t, "fixtures/pth"), "tiny_checkpoint.pth")
+	sd, meta, err := ReadStateDict(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta != nil {
+		t.Errorf("metadata %v from a .pth", meta)
+	}
+	w := sd["encoder.weight"]
+	if w == nil || !reflect.DeepEqual(w.Shape(), []int{4, 3}) || w.Data[0] != -1 || w.Data[11] != 4.5 {
+		t.Fatalf("encoder.weight = %v", w)
+	}
+	if pt := sd["proj.weight_t"]; pt == nil || !reflect.DeepEqual(pt.Data, []float32{10, 13, 11, 14, 12, 15}) {
+		t.Errorf("proj.weight_t = %v", pt)
+	}
+	if _, err := Load(path, LoadOptions{}); err == nil || !bytes.Contains([]byte(err.Error()), []byte("not an AI-SAM checkpoint")) {
+		t.Errorf("Load of a non-AI-SAM checkpoint: err = %v", err)
+	}
+}
