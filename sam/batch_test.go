@@ -74,3 +74,29 @@ func TestEncoderBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestDecoderCacheFollowsInPlaceChanges modifies the embedding in place between two
+// decoder calls: the second must equal a call on a fresh copy of the modified embedding
+// (the NHWC cache must not serve stale values).
+func TestDecoderCacheFollowsInPlaceChanges(t *testing.T) {
+	m := loadTiny(t)
+	v := tinyVectors(t)
+	emb := v.get("image_embedding")
+	pe := m.Prompt.DensePE()
+	pts := &Points{Coords: tensor.FromSlice([]float32{70, 60}, 1, 1, 2), Labels: [][]int{{1}}}
+	sp, de := m.Prompt.Forward(nil, pts, nil, nil)
+	first, _ := m.Decoder.Forward(nil, emb, pe, sp, de, false)
+	emb.Data[123] += 0.5
+	second, _ := m.Decoder.Forward(nil, emb, pe, sp, de, false)
+	fresh, _ := m.Decoder.Forward(nil, emb.Clone(), pe, sp, de, false)
+	same := true
+	for i := range second.Data {
+		if second.Data[i] != fresh.Data[i] {
+			t.Fatalf("value %d: %g after the in-place change, %g on a fresh copy", i, second.Data[i], fresh.Data[i])
+		}
+		same = same && second.Data[i] == first.Data[i]
+	}
+	if same {
+		t.Error("changing the embedding changed nothing")
+	}
+}
