@@ -11,28 +11,26 @@ import (
 	"github.com/aisam/aisam/tensor"
 )
 
-// encBuffers are the activations of one image's pass through the blocks, allocated once
-// per Forward and reused by every block (ViT-B: ~150 MB), so that inference makes almost
-// no garbage and peak memory stays near weights + one block's activations.
+// encBuffers are the activations of one image's pass, reused by every block and kept
+// by the encoder between calls (ViT-B: ~150 MB), so that inference makes almost no
+// garbage and peak memory stays near weights + one block's activations.
 type encBuffers struct {
+	x                        []float32 // the residual stream [h*w, C]
 	y, win, qkv, att, hidden []float32
 }
 
-// forwardFast is the inference path of Forward: the same arithmetic as the tape path, but
-// attention is fused per (window, head) and row block (tensor.RelPosAttentionTo), linear
-// layers call the GEMM directly with bias (and GELU) applied row by row while the row is
-// in cache, windows are gathered and scattered by copies, residuals are added in place
-// and the neck's 1x1 convolution runs on the NHWC map, so nearly all time is GEMM.
-func (e *ImageEncoder) forwardFast(ctx context.Context, x *tensor.Tensor) (*tensor.Tensor, error) {
-	c := e.Config
-	x = e.PatchEmbed.Forward(nil, x) // B C h w
-	x = tensor.Permute(x, 0, 2, 3, 1)
-	e.hook("patch_embed", x)
-	bs, h, w, C := x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3)
-	if e.PosEmbed != nil {
-		tensor.AddInPlace(x, e.posEmbedFor(nil, h, w))
+// buffers returns the encoder's cached buffers (or new ones if another call holds them),
+// sized for an h x w token grid.
+func (e *ImageEncoder) buffers(h, w int) *encBuffers {
+	e.bufMu.Lock()
+	b := e.buf
+	e.buf = nil
+	e.bufMu.Unlock()
+	if b == nil {
+		b = &encBuffers{}
 	}
-	tok := h * w
+	c := e.Config
+	C, tok := c.EmbedDim, h*w
 	maxT := tok
 	if c.WindowSize > 0 {
 		ws := c.WindowSize
@@ -42,31 +40,119 @@ func (e *ImageEncoder) forwardFast(ctx context.Context, x *tensor.Tensor) (*tens
 	if len(e.Blocks) > 0 {
 		hidden = e.Blocks[0].Lin1.Weight.Dim(0)
 	}
-	buf := &encBuffers{
-		y:      make([]float32, maxT*C),
-		win:    make([]float32, maxT*C),
-		qkv:    make([]float32, maxT*3*C),
-		att:    make([]float32, maxT*C),
-		hidden: make([]float32, tok*hidden),
+	p := c.PatchSize
+	b.x = grow(b.x, tok*C)
+	b.y = grow(b.y, max(maxT*C, tok*c.InChans*p*p)) // also the patch im2col
+	b.win = grow(b.win, maxT*C)
+	b.qkv = grow(b.qkv, max(maxT*3*C, tok*9*c.OutChans)) // also the neck's 3x3 im2col
+	b.att = grow(b.att, max(maxT*C, 2*tok*c.OutChans))   // also the neck's maps
+	b.hidden = grow(b.hidden, tok*hidden)
+	return b
+}
+
+func (e *ImageEncoder) release(b *encBuffers) {
+	e.bufMu.Lock()
+	e.buf = b
+	e.bufMu.Unlock()
+}
+
+// forwardFast is the inference path of Forward: the same arithmetic as the tape path, but
+// the patch embedding and the neck's convolutions are products on NHWC rows (im2col into
+// reused buffers), attention is fused per (window, head) and row block
+// (tensor.RelPosAttentionTo), linear layers call the GEMM directly with bias (and GELU)
+// applied row by row, windows are gathered and scattered by copies and residuals are
+// added in place, so nearly all time is GEMM and the only allocation is the result.
+func (e *ImageEncoder) forwardFast(ctx context.Context, in *tensor.Tensor) (*tensor.Tensor, error) {
+	c := e.Config
+	bs, H, W := in.Dim(0), in.Dim(2), in.Dim(3)
+	p := c.PatchSize
+	h, w := H/p, W/p
+	tok, C, oc := h*w, c.EmbedDim, c.OutChans
+	buf := e.buffers(h, w)
+	defer e.release(buf)
+	var pos *tensor.Tensor
+	if e.PosEmbed != nil {
+		pos = e.posEmbedFor(nil, h, w)
 	}
-	for i, blk := range e.Blocks {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	out := tensor.New(bs, oc, h, w)
+	for bi := range bs {
+		x := buf.x
+		img := in.Data[bi*c.InChans*H*W : (bi+1)*c.InChans*H*W]
+		// Patch embedding: non-overlapping patches are rows of (channel, ky, kx).
+		k := c.InChans * p * p
+		cols := buf.y[:tok*k]
+		par.For(tok, 16, func(lo, hi int) {
+			for t := lo; t < hi; t++ {
+				py, px := t/w, t%w
+				row := cols[t*k : (t+1)*k]
+				for ch := range c.InChans {
+					for ky := range p {
+						src := img[(ch*H+py*p+ky)*W+px*p:]
+						copy(row[(ch*p+ky)*p:(ch*p+ky+1)*p], src[:p])
+					}
+				}
+			}
+		})
+		linearRows(x, cols, tok, k, e.PatchEmbed.Weight.Reshape(C, k), e.PatchEmbed.Bias, false)
+		e.hook("patch_embed", tensor.FromSlice(x, 1, h, w, C))
+		if pos != nil {
+			addInPlace(x, pos.Data)
 		}
-		for b := range bs {
-			blk.forwardFast(x.Data[b*tok*C:(b+1)*tok*C], h, w, C, buf)
+		for i, blk := range e.Blocks {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			blk.forwardFast(x, h, w, C, buf)
+			e.hook(fmt.Sprintf("block%02d", i), tensor.FromSlice(x, 1, h, w, C))
 		}
-		e.hook(fmt.Sprintf("block%02d", i), x)
+		// Neck: 1x1 conv (a product over channels), channel LayerNorm (a row LayerNorm
+		// in NHWC), 3x3 conv as im2col + product, channel LayerNorm, then NCHW.
+		y1 := buf.att[:tok*oc]
+		linearRows(y1, x, tok, C, e.Neck0.Weight.Reshape(oc, C), nil, false)
+		layerNormRows(y1, y1, oc, e.Neck1.LayerNorm)
+		cols3 := buf.qkv[:tok*9*oc]
+		im2col3x3(cols3, y1, h, w, oc)
+		w3 := buf.win[:oc*9*oc]
+		permuteConv3x3(w3, e.Neck2.Weight.Data, oc)
+		y2 := buf.att[tok*oc : 2*tok*oc]
+		linearRows(y2, cols3, tok, 9*oc, tensor.FromSlice(w3, oc, 9*oc), nil, false)
+		layerNormRows(y2, y2, oc, e.Neck3.LayerNorm)
+		transposeAddTo(out.Data[bi*oc*tok:(bi+1)*oc*tok], y2, nil, tok, oc)
 	}
-	buf = nil
-	// neck.0 is a bias-free 1x1 conv: a product over channels in NHWC, followed by the
-	// channel LayerNorm, which in NHWC is a LayerNorm of each row.
-	y := tensor.New(bs, h, w, c.OutChans)
-	gemm.Sgemm(false, true, bs*tok, c.OutChans, C, 1, x.Data, C, e.Neck0.Weight.Data, C, 0, y.Data, c.OutChans)
-	layerNormRows(y.Data, y.Data, c.OutChans, e.Neck1.LayerNorm)
-	y = tensor.Permute(y, 0, 3, 1, 2)
-	y = e.Neck2.Forward(nil, y)
-	return e.Neck3.Forward(nil, y), nil
+	return out, nil
+}
+
+// im2col3x3 writes, for each pixel of the h x w NHWC map y (c channels), the 3x3
+// neighbourhood (zero outside) as a row ordered (ky, kx, channel).
+func im2col3x3(dst, y []float32, h, w, c int) {
+	par.For(h*w, 16, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			py, px := t/w, t%w
+			row := dst[t*9*c : (t+1)*9*c]
+			for ky := range 3 {
+				for kx := range 3 {
+					seg := row[(ky*3+kx)*c : (ky*3+kx+1)*c]
+					sy, sx := py+ky-1, px+kx-1
+					if sy < 0 || sy >= h || sx < 0 || sx >= w {
+						clear(seg)
+						continue
+					}
+					copy(seg, y[(sy*w+sx)*c:(sy*w+sx+1)*c])
+				}
+			}
+		}
+	})
+}
+
+// permuteConv3x3 reorders a 3x3 conv weight [out, in, 3, 3] into [out, (ky, kx, in)].
+func permuteConv3x3(dst, w []float32, c int) {
+	for o := range c {
+		for i := range c {
+			for k := range 9 {
+				dst[(o*9+k)*c+i] = w[(o*c+i)*9+k]
+			}
+		}
+	}
 }
 
 // forwardFast updates one image's tokens x [h*w, C] in place with the block's output.
@@ -201,6 +287,15 @@ func scatterWindowsAdd(x, win, bias []float32, h, w, c, ws int) {
 					}
 				}
 			}
+		}
+	})
+}
+
+func addInPlace(dst, src []float32) {
+	par.For(len(dst), 1<<16, func(lo, hi int) {
+		d, s := dst[lo:hi], src[lo:hi]
+		for i := range d {
+			d[i] += s[i]
 		}
 	})
 }

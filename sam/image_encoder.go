@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/aisam/aisam/ag"
 	"github.com/aisam/aisam/nn"
@@ -25,9 +26,12 @@ type ImageEncoder struct {
 	Neck3      *nn.LayerNorm2d // neck.3
 
 	// Hook, if set, receives intermediate outputs ("patch_embed" before pos_embed, and
-	// "block%02d", both NHWC) for parity tests and debugging. The inference path updates
-	// the tensor in place afterwards: clone it to keep it.
+	// "block%02d", both NHWC) for parity tests and debugging; the inference path calls it
+	// once per image ([1, h, w, C]) on a buffer it overwrites later: clone to keep.
 	Hook func(name string, t *tensor.Tensor)
+
+	bufMu sync.Mutex
+	buf   *encBuffers // the inference path's activations, kept between calls
 }
 
 // EncoderBlock is one ViT block: x + attn(norm1(x)), then x + mlp(norm2(x)).

@@ -150,9 +150,9 @@ func TestEncoderParity(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			r := &report{t: t}
 			got := map[string]*tensor.Tensor{}
-			enc := *m.Encoder
-			enc.Hook = func(name string, x *tensor.Tensor) { got[name] = x.Clone() }
-			emb := enc.Forward(path.tp, x)
+			m.Encoder.Hook = func(name string, x *tensor.Tensor) { got[name] = x.Clone() }
+			defer func() { m.Encoder.Hook = nil }()
+			emb := m.Encoder.Forward(path.tp, x)
 			r.check("enc_patch_embed", got["patch_embed"], v.get("enc_patch_embed"))
 			r.check("enc_block00_out", got["block00"], v.get("enc_block00_out"))
 			r.check("enc_block01_out", got["block01"], v.get("enc_block01_out"))
