@@ -32,6 +32,9 @@ type gemmImpl struct {
 	run   func(transB bool, m, n, k int, a, b, c []float32)
 }
 
+// gemmRunFlop is the least work of one timed run (tests lower it).
+var gemmRunFlop = 2e8
+
 // externalGemms holds comparison implementations linked by build tags (openblas).
 var externalGemms []gemmImpl
 
@@ -236,7 +239,7 @@ func benchGemm(w io.Writer, sizes []gemmSize, threads []int, impls []gemmImpl, r
 		flop := 2 * float64(s.m) * float64(s.n) * float64(s.k)
 		// Small products are repeated within a timed run, so that a run lasts a few
 		// milliseconds: longer than the clock's and the CPU-time accounting's grain.
-		reps := max(1, int(2e8/flop))
+		reps := max(1, int(gemmRunFlop/flop))
 		flop *= float64(reps)
 		for _, t := range threads {
 			// Warm up every implementation and check they agree (a fast wrong answer

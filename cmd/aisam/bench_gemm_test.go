@@ -71,6 +71,8 @@ func TestBenchGemmJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func(f float64) { gemmRunFlop = f }(gemmRunFlop)
+	gemmRunFlop = 1e5
 	var out bytes.Buffer
 	sizes := []gemmSize{{13, 17, 35}, {40, 64, 48}}
 	if err := benchGemm(&out, sizes, []int{1, 2}, im, 2, true, false); err != nil {
