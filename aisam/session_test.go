@@ -270,3 +270,47 @@ func TestPreprocess(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionRemoveAllPoints removes every generated point of a class (an empty own
+// prompt) on a tiny model, then brings them back with undo.
+func TestSessionRemoveAllPoints(t *testing.T) {
+	m, err := New(tinyConfig(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb := tensor.New(1, 32, 8, 8)
+	for i := range emb.Data {
+		emb.Data[i] = float32(i%7) - 3
+	}
+	s, err := m.NewSessionFromEmbedding(context.Background(), emb, 30, 40, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := s.Result().LowRes.Clone()
+	for i := 0; i < 2; i++ {
+		if _, err := s.RemoveGeneratedPoint(1, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := s.AddPoint(1, 39, 29, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range r.Classes[1].Points {
+		if !p.Removed {
+			t.Error("point not flagged removed")
+		}
+	}
+	for i := 0; i < 3; i++ {
+		r, err = s.Undo()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !sameTensor(r.LowRes, base) {
+		t.Error("undo did not restore the automatic result")
+	}
+	if r.H != 30 || r.W != 40 || len(r.Labels) != 1200 {
+		t.Errorf("result %dx%d with %d labels", r.W, r.H, len(r.Labels))
+	}
+}
