@@ -156,7 +156,7 @@ type Session struct {
 	full   []*tensor.Tensor // per class [H, W]
 	// decoded remembers recent decoder outputs by prompt, so that undo and redo (and
 	// edits that return to an earlier prompt) reuse them instead of decoding again.
-	decoded map[uint64]*tensor.Tensor
+	decoded map[uint64]decodedPrompt
 	order   []uint64
 	timing  Timing
 	last    *Result
@@ -610,8 +610,8 @@ func (s *Session) update() {
 		}
 		todo = append(todo, i)
 		s.sparse[i] = sparse[i]
-		if low, ok := s.decoded[promptKey(sparse[i])]; ok {
-			s.low[i] = low
+		if dp, ok := s.decoded[promptKey(sparse[i])]; ok && sameTensor(dp.sparse, sparse[i]) {
+			s.low[i] = dp.low
 		} else {
 			run = append(run, i)
 		}
@@ -624,7 +624,7 @@ func (s *Session) update() {
 		masks, _ := m.decode(nil, s.emb, sp)
 		for k, i := range run {
 			s.low[i] = tensor.Slice(masks, 1, k, k+1)
-			s.remember(promptKey(sparse[i]), s.low[i])
+			s.remember(sparse[i], s.low[i])
 		}
 	}
 	tDec := time.Since(t1)
@@ -670,15 +670,19 @@ func promptKey(t *tensor.Tensor) uint64 {
 	return h
 }
 
+// decodedPrompt is a cached decoder output with the prompt it came from.
+type decodedPrompt struct{ sparse, low *tensor.Tensor }
+
 // remember caches a decoder output, keeping the most recent 8 per class.
-func (s *Session) remember(k uint64, low *tensor.Tensor) {
+func (s *Session) remember(sparse, low *tensor.Tensor) {
 	if s.decoded == nil {
-		s.decoded = map[uint64]*tensor.Tensor{}
+		s.decoded = map[uint64]decodedPrompt{}
 	}
+	k := promptKey(sparse)
 	if _, ok := s.decoded[k]; !ok {
 		s.order = append(s.order, k)
 	}
-	s.decoded[k] = low
+	s.decoded[k] = decodedPrompt{sparse, low}
 	for len(s.order) > 8*s.m.NumClasses() {
 		delete(s.decoded, s.order[0])
 		s.order = s.order[1:]
