@@ -273,14 +273,7 @@ func packed(kr *kernel, kcMax, mcMax, ncMax int, transA, transB bool, m, n, k in
 	for jc := 0; jc < n; jc += nc0 {
 		nc := min(nc0, n-jc)
 		panels := ceilDiv(nc, nr)
-		// Too few row blocks to keep every worker busy: split the columns too, at
-		// the cost of packing the A block once per column chunk.
-		split := 1
-		if w > 1 && nIC < 2*w {
-			split = min(panels, ceilDiv(3*w, nIC))
-		}
-		perChunk := ceilDiv(panels, split)
-		split = ceilDiv(panels, perChunk)
+		tasks := schedule(nIC, panels, w)
 		par.For(nPC*panels, 8, func(lo, hi int) {
 			for t := lo; t < hi; t++ {
 				q, jp := t/panels, t%panels
@@ -289,9 +282,9 @@ func packed(kr *kernel, kcMax, mcMax, ncMax int, transA, transB bool, m, n, k in
 				packB(bb[q*stride+jp*nr*kc:], kr.trans8, transB, b, ldb, pc, kc, jc+jp*nr, min(nr, nc-jp*nr), nr)
 			}
 		})
-		par.ForEach(nIC*split, func(t int) {
-			ib, jb := t/split, t%split
-			i0 := ib * mc
+		par.ForEach(len(tasks), func(t int) {
+			task := tasks[t]
+			i0 := task.ib * mc
 			rows := min(mc, m-i0)
 			abuf := getBuf(roundUp(rows, mr) * kc0)
 			defer putBuf(abuf)
@@ -306,7 +299,7 @@ func packed(kr *kernel, kcMax, mcMax, ncMax int, transA, transB bool, m, n, k in
 					bt = 1
 				}
 				packA(ab, kr.pack6, transA, a, lda, i0, rows, pc, kc, mr)
-				for jp := jb * perChunk; jp < min(panels, (jb+1)*perChunk); jp++ {
+				for jp := task.jlo; jp < task.jhi; jp++ {
 					j0 := jp * nr
 					cols := min(nr, nc-j0)
 					bp := bb[q*stride+jp*nr*kc:]
@@ -317,4 +310,36 @@ func packed(kr *kernel, kcMax, mcMax, ncMax int, transA, transB bool, m, n, k in
 			}
 		})
 	}
+}
+
+// task is one row block of C and a range of its column panels.
+type task struct{ ib, jlo, jhi int }
+
+// schedule orders the work of one column block for w workers, who take tasks in order.
+// Whole row blocks come first; the last w blocks are cut into column chunks, so that
+// the workers finish together even when one of them was slowed down (guided
+// scheduling), and with too few row blocks for the workers all of them are cut. Each
+// cut repacks its A block, which is cheap next to the products.
+func schedule(nIC, panels, w int) []task {
+	split, whole := 1, nIC
+	if w > 1 {
+		split = min(panels, 4)
+		whole = max(0, nIC-w)
+		if nIC < 2*w {
+			split = min(panels, ceilDiv(3*w, nIC))
+			whole = 0
+		}
+	}
+	per := ceilDiv(panels, split)
+	tasks := make([]task, 0, whole+(nIC-whole)*split)
+	for ib := range nIC {
+		if ib < whole {
+			tasks = append(tasks, task{ib, 0, panels})
+			continue
+		}
+		for jlo := 0; jlo < panels; jlo += per {
+			tasks = append(tasks, task{ib, jlo, min(panels, jlo+per)})
+		}
+	}
+	return tasks
 }

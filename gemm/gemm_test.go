@@ -473,3 +473,35 @@ func TestDriversWith12x32(t *testing.T) {
 		}
 	}
 }
+
+// TestSchedule checks that the tasks cover every row block and column panel exactly
+// once, whole blocks first, for serial and parallel runs.
+func TestSchedule(t *testing.T) {
+	for _, tc := range [][3]int{{1, 1, 1}, {1, 5, 2}, {22, 96, 2}, {22, 48, 2}, {3, 2, 2}, {5, 200, 4}, {7, 3, 1}} {
+		nIC, panels, w := tc[0], tc[1], tc[2]
+		tasks := schedule(nIC, panels, w)
+		seen := make([]int, nIC*panels)
+		small := false
+		for _, tk := range tasks {
+			if tk.jlo >= tk.jhi || tk.jhi > panels || tk.ib >= nIC {
+				t.Fatalf("%v: bad task %+v", tc, tk)
+			}
+			whole := tk.jlo == 0 && tk.jhi == panels
+			if whole && small && panels > 1 {
+				t.Fatalf("%v: a whole block after a cut one: %v", tc, tasks)
+			}
+			small = small || !whole
+			for j := tk.jlo; j < tk.jhi; j++ {
+				seen[tk.ib*panels+j]++
+			}
+		}
+		for i, n := range seen {
+			if n != 1 {
+				t.Fatalf("%v: block %d panel %d done %d times", tc, i/panels, i%panels, n)
+			}
+		}
+		if w == 1 && len(tasks) != nIC {
+			t.Fatalf("%v: serial run cut blocks: %v", tc, tasks)
+		}
+	}
+}
