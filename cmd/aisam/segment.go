@@ -261,12 +261,22 @@ func parseFloats(s string, n int) ([]float64, error) {
 	out := make([]float64, n)
 	for i, p := range parts {
 		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("%q is not a finite number", p)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a number", p)
 		}
 		out[i] = v
 	}
 	return out, nil
+}
+
+// finite rejects NaN and infinite coordinates.
+func finite(v []float64) error {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("coordinate %g is not a finite number", x)
+		}
+	}
+	return nil
 }
 
 // parsePointFlag parses class:x,y,label.
@@ -284,6 +294,9 @@ func parsePointFlag(m *aisam.Model, s string) (aisam.UserPoint, error) {
 		return aisam.UserPoint{}, fmt.Errorf("--point %q: want class:x,y,label", s)
 	}
 	xy, err := parseFloats(parts[0]+","+parts[1], 2)
+	if err == nil {
+		err = finite(xy)
+	}
 	if err != nil {
 		return aisam.UserPoint{}, fmt.Errorf("--point %q: %w", s, err)
 	}
@@ -309,6 +322,9 @@ func parseBoxFlag(m *aisam.Model, s string) (int, aisam.Box, error) {
 		return 0, aisam.Box{}, fmt.Errorf("--box %q: %w", s, err)
 	}
 	v, err := parseFloats(rest, 4)
+	if err == nil {
+		err = finite(v)
+	}
 	if err != nil {
 		return 0, aisam.Box{}, fmt.Errorf("--box %q: %w", s, err)
 	}
