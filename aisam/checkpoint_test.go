@@ -3,10 +3,13 @@ package aisam
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/aisam/aisam/internal/testref"
@@ -231,5 +234,74 @@ func TestReadPyTorchCheckpoint(t *testing.T) {
 	}
 	if _, err := Load(path, LoadOptions{}); err == nil || !bytes.Contains([]byte(err.Error()), []byte("not an AI-SAM checkpoint")) {
 		t.Errorf("Load of a non-AI-SAM checkpoint: err = %v", err)
+	}
+}
+
+// TestFromLoRAStateDict loads an AI-SAM state_dict as saved with use_lora: the SAM
+// modules under "sam.sam." (and their canonical aliases), each encoder block's qkv
+// wrapped as qkv.qkv with linear_{a,b}_{q,v}; the merged weight must be W + B A.
+func TestFromLoRAStateDict(t *testing.T) {
+	src := officialStateDict(t)
+	rng := rand.New(rand.NewPCG(11, 12))
+	rnd := func(shape ...int) *tensor.Tensor {
+		x := tensor.New(shape...)
+		for i := range x.Data {
+			x.Data[i] = float32(rng.NormFloat64() * 0.1)
+		}
+		return x
+	}
+	sd := map[string]*tensor.Tensor{}
+	for k, v := range src {
+		if strings.HasPrefix(k, "sam.") {
+			k = "sam.sam." + k[len("sam."):]
+		}
+		if strings.Contains(k, ".attn.qkv.") {
+			k = strings.Replace(k, ".attn.qkv.", ".attn.qkv.qkv.", 1)
+		}
+		sd[k] = v
+	}
+	const r = 4
+	d := 64 // the tiny ViT's width
+	lora := map[int][4]*tensor.Tensor{}
+	for blk := 0; blk < 2; blk++ {
+		ab := [4]*tensor.Tensor{rnd(r, d), rnd(d, r), rnd(r, d), rnd(d, r)}
+		lora[blk] = ab
+		for _, pre := range []string{"", "sam.sam."} {
+			p := fmt.Sprintf("%simage_encoder.blocks.%d.attn.qkv.", pre, blk)
+			sd[p+"linear_a_q.weight"], sd[p+"linear_b_q.weight"] = ab[0], ab[1]
+			sd[p+"linear_a_v.weight"], sd[p+"linear_b_v.weight"] = ab[2], ab[3]
+		}
+	}
+	m, err := FromStateDict(sd, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := loadRefWeights(t)
+	for blk, ab := range lora {
+		name := fmt.Sprintf("image_encoder.blocks.%d.attn.qkv.weight", blk)
+		w, got := ref[name], m.Params.Get(name).T
+		for o := 0; o < 3*d; o++ {
+			for j := 0; j < d; j++ {
+				want := float64(w.Data[o*d+j])
+				var a, b *tensor.Tensor
+				switch {
+				case o < d:
+					a, b = ab[0], ab[1]
+				case o >= 2*d:
+					a, b = ab[2], ab[3]
+				}
+				if a != nil {
+					for k := 0; k < r; k++ {
+						want += float64(b.Data[(o%d)*r+k]) * float64(a.Data[k*d+j])
+					}
+				}
+				if math.Abs(float64(got.Data[o*d+j])-want) > 1e-6*(1+math.Abs(want)) {
+					t.Fatalf("%s[%d,%d] = %g, want %g", name, o, j, got.Data[o*d+j], want)
+				}
+			}
+		}
+	}
+	if !reflect.DeepEqual(m.Params.Get("auto_prompt.class_emb").T.Data, ref["auto_prompt.class_emb"].Data) {
+		t.Error("auto_prompt.class_emb differs")
 	}
 }
