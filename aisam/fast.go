@@ -105,8 +105,9 @@ func (b *twoWayBlock) forwardFast(queries, keys, queryPE, keyPE *tensor.Tensor, 
 
 	q = tensor.Add(queries, queryPE)
 	k = tensor.Add(keys, keyPE)
-	keys = tensor.Add(keys, attnImageToTok(b.CrossImageToToken, k, q, queries))
-	keys = layerNormCM(b.Norm5, keys, hh, ww)
+	upd := attnImageToTok(b.CrossImageToToken, k, q, queries) // [B, D, n], B >= keys' batch
+	tensor.AddInPlace(upd, keys)
+	keys = layerNormCM(b.Norm5, upd, hh, ww)
 	return queries, keys
 }
 
