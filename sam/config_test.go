@@ -367,3 +367,51 @@ func TestLoadOfficialPth(t *testing.T) {
 		}
 	}
 }
+
+// TestCustomConfigsFastEqualsTape builds custom encoders (no relative positions, no
+// absolute positions, all-global attention, windows that need padding on a rectangular
+// input) and checks that the fused inference path equals the recorded path, two
+// independent implementations of the same arithmetic.
+func TestCustomConfigsFastEqualsTape(t *testing.T) {
+	base := EncoderConfig{ImgSize: 64, PatchSize: 8, InChans: 3, EmbedDim: 32, Depth: 3, Heads: 4, MLPRatio: 2,
+		OutChans: 16, WindowSize: 3, GlobalAttnIndexes: []int{1}, UseAbsPos: true, UseRelPos: true}
+	for _, tc := range []struct {
+		name string
+		mod  func(c *EncoderConfig)
+		h, w int
+	}{
+		{"default", func(c *EncoderConfig) {}, 64, 64},
+		{"rectangular", func(c *EncoderConfig) {}, 48, 80},
+		{"no-relpos", func(c *EncoderConfig) { c.UseRelPos = false }, 64, 64},
+		{"no-abspos", func(c *EncoderConfig) { c.UseAbsPos = false }, 64, 64},
+		{"all-global", func(c *EncoderConfig) { c.WindowSize = 0; c.GlobalAttnIndexes = nil }, 64, 64},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base
+			c.GlobalAttnIndexes = append([]int(nil), base.GlobalAttnIndexes...)
+			tc.mod(&c)
+			ps := nn.NewParams(7)
+			e := NewImageEncoder(ps.Root(), c)
+			// Perturb the zero-initialised tables so that they matter.
+			for _, p := range ps.List() {
+				if strings.Contains(p.Name, "rel_pos") || strings.HasSuffix(p.Name, "pos_embed") {
+					for i := range p.T.Data {
+						p.T.Data[i] = float32(math.Sin(float64(i)*0.37)) * 0.1
+					}
+				}
+			}
+			x := tensor.New(1, 3, tc.h, tc.w)
+			for i := range x.Data {
+				x.Data[i] = float32(math.Cos(float64(i) * 0.05))
+			}
+			fast := e.Forward(nil, x)
+			tape := e.Forward(ag.NewTape(), x)
+			if !tensor.EqualShape(fast.Shape(), []int{1, 16, tc.h / 8, tc.w / 8}) {
+				t.Fatalf("shape %v", fast.Shape())
+			}
+			if r := compare(tc.name, fast, tape, 1e-5); r.bad != 0 {
+				t.Errorf("fast and tape paths differ: %d values, max abs %g", r.bad, r.maxAbs)
+			}
+		})
+	}
+}

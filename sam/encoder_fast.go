@@ -42,10 +42,10 @@ func (e *ImageEncoder) buffers(h, w int) *encBuffers {
 	}
 	p := c.PatchSize
 	b.x = grow(b.x, tok*C)
-	b.y = grow(b.y, max(maxT*C, tok*c.InChans*p*p)) // also the patch im2col
-	b.win = grow(b.win, maxT*C)
-	b.qkv = grow(b.qkv, max(maxT*3*C, tok*9*c.OutChans)) // also the neck's 3x3 im2col
-	b.att = grow(b.att, max(maxT*C, 2*tok*c.OutChans))   // also the neck's maps
+	b.y = grow(b.y, max(maxT*C, tok*c.InChans*p*p))           // also the patch im2col
+	b.win = grow(b.win, max(maxT*C, 9*c.OutChans*c.OutChans)) // also the 3x3 weights
+	b.qkv = grow(b.qkv, max(maxT*3*C, tok*9*c.OutChans))      // also the neck's 3x3 im2col
+	b.att = grow(b.att, max(maxT*C, 2*tok*c.OutChans))        // also the neck's maps
 	b.hidden = grow(b.hidden, tok*hidden)
 	return b
 }
