@@ -415,3 +415,47 @@ func TestCustomConfigsFastEqualsTape(t *testing.T) {
 		})
 	}
 }
+
+// TestCustomDecoderFastEqualsTape does the same for custom decoders (one layer, other
+// head counts and downsampling, two multimask outputs, a batch of prompts with a mask).
+func TestCustomDecoderFastEqualsTape(t *testing.T) {
+	for _, d := range []DecoderConfig{
+		{TransformerDim: 32, Depth: 1, Heads: 4, MLPDim: 48, AttnDownsample: 1, NumMultimaskOutputs: 2, IoUHeadDepth: 2, IoUHeadHidden: 24},
+		{TransformerDim: 64, Depth: 3, Heads: 2, MLPDim: 32, AttnDownsample: 4, NumMultimaskOutputs: 3, IoUHeadDepth: 3, IoUHeadHidden: 16},
+	} {
+		pc := PromptConfig{EmbedDim: d.TransformerDim, ImageEmbeddingSize: 8, InputImageSize: 128, MaskInChans: 8}
+		ps := nn.NewParams(3)
+		pe := NewPromptEncoder(ps.Root().Sub("prompt_encoder"), pc)
+		dec := NewMaskDecoder(ps.Root().Sub("mask_decoder"), d)
+		for _, p := range ps.List() { // LayerNorms start at 1/0: perturb them
+			if strings.Contains(p.Name, "norm") || strings.Contains(p.Name, "upscaling.1") || strings.Contains(p.Name, "downscaling.1") {
+				for i := range p.T.Data {
+					p.T.Data[i] += float32(math.Sin(float64(i)*0.7)) * 0.1
+				}
+			}
+		}
+		emb := tensor.New(1, d.TransformerDim, 8, 8)
+		for i := range emb.Data {
+			emb.Data[i] = float32(math.Cos(float64(i) * 0.11))
+		}
+		pts := &Points{Coords: tensor.FromSlice([]float32{10, 20, 90, 40, 50, 60, 5, 100}, 2, 2, 2), Labels: [][]int{{1, 0}, {1, -1}}}
+		mask := tensor.New(2, 1, 32, 32)
+		for i := range mask.Data {
+			mask.Data[i] = float32(math.Sin(float64(i) * 0.03))
+		}
+		var outs [2][2]*tensor.Tensor
+		for k, tp := range []*ag.Tape{nil, ag.NewTape()} {
+			sp, de := pe.Forward(tp, pts, nil, mask)
+			o := dec.ForwardAll(tp, emb, pe.DensePE(), sp, de)
+			outs[k] = [2]*tensor.Tensor{o.Masks, o.IoU}
+		}
+		if !tensor.EqualShape(outs[0][0].Shape(), []int{2, d.NumMultimaskOutputs + 1, 32, 32}) {
+			t.Fatalf("masks %v", outs[0][0].Shape())
+		}
+		for j, name := range []string{"masks", "iou"} {
+			if r := compare(name, outs[0][j], outs[1][j], 1e-5); r.bad != 0 {
+				t.Errorf("%+v: %s differ between paths (max abs %g)", d, name, r.maxAbs)
+			}
+		}
+	}
+}
