@@ -1,6 +1,7 @@
 package gemm
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"testing"
@@ -20,8 +21,13 @@ func TestTuneBlocks(t *testing.T) {
 	}
 	kr := current.Load()
 	m, k, n := 4096, 768, 3072
+	if sh := os.Getenv("GEMM_TUNE_SHAPE"); sh != "" { // MxKxN
+		if _, err := fmt.Sscanf(sh, "%dx%dx%d", &m, &k, &n); err != nil {
+			t.Fatal(err)
+		}
+	}
 	a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
-	configs := [][3]int{{256, 192, 3072}, {384, 192, 3072}, {256, 96, 3072}, {512, 96, 3072}, {256, 384, 3072}, {192, 144, 3072}}
+	configs := [][3]int{{256, 192, 3072}, {384, 192, 3072}, {512, 192, 3072}, {512, 96, 3072}, {768, 96, 3072}, {256, 96, 3072}}
 	for _, th := range []int{1, 2} {
 		old := par.SetWorkers(th)
 		rates := make([][]float64, len(configs))
