@@ -114,8 +114,6 @@ func transposeAddTo(dst, a, b []float32, ch, hw int) {
 type decScratch struct {
 	keys, x []float32 // [HW, C]
 	s       []float32 // scores [heads*Nt, HW]
-	y1, u1  []float32 // upscaling: [HW, C/4*4], [4HW, C/4]
-	y2, u2  []float32 // [4HW, C/8*4], [16HW, C/8]
 	w1, w2  []float32 // the upscaling weights reordered by permuteConvT
 }
 
@@ -177,14 +175,13 @@ func (d *MaskDecoder) forwardFast(imageEmb, imagePE, sparse, dense *tensor.Tenso
 		if wantKeys {
 			copy(keysAll.Data[bi*hw*dim:], sc.keys)
 		}
-		// Output upscaling, hypernetworks and IoU head.
-		u := d.upscaleFast(sc, h, w)
+		// Hypernetworks, then output upscaling straight into the masks; IoU head.
 		hyper := tensor.New(d.numMaskToken, up)
 		row := func(i int) *tensor.Tensor { return tensor.FromSlice(q.Data[i*dim:(i+1)*dim], 1, dim) }
 		for i, m := range d.Hypernets {
 			copy(hyper.Data[i*up:], m.Forward(nil, row(1+i)).Data)
 		}
-		gemm.Sgemm(false, true, d.numMaskToken, 16*hw, up, 1, hyper.Data, up, u, up, 0, masks.Data[bi*d.numMaskToken*16*hw:], 16*hw)
+		d.upscaleMasks(sc, h, w, hyper.Data, masks.Data[bi*d.numMaskToken*16*hw:(bi+1)*d.numMaskToken*16*hw])
 		copy(iou.Data[bi*d.numMaskToken:], d.IoUHead.Forward(nil, row(0)).Data)
 	})
 	return DecoderOutputs{
@@ -386,68 +383,81 @@ func imageToTokenAdd(a *nn.Attention, x []float32, kIn, vIn *tensor.Tensor, keys
 	})
 }
 
-// upscaleFast is output_upscaling on sc.keys [HW, C] (NHWC rows of the h x w grid): each
-// 2x2 stride-2 transposed convolution is one product with the weights viewed as
-// [in, 4*out] (columns reordered to (a, b, out) so that each output pixel's channels are
-// contiguous), whose rows are scattered to the 2x finer grid with bias (and LayerNorm2d
-// after the first); GELU then runs over each finished pair of output rows while it is in
-// cache. It returns [16HW, C/8], NHWC of the 4h x 4w grid (in sc.u2).
-func (d *MaskDecoder) upscaleFast(sc *decScratch, h, w int) []float32 {
+// upscaleRows is the number of embedding rows per upscaling tile: 4 rows of a 64x64
+// grid make 16 tiles whose intermediate maps (~1.5 MB) stay in cache.
+const upscaleRows = 4
+
+// upTile holds one tile's intermediate maps.
+type upTile struct{ y1, u1, y2, u2 []float32 }
+
+var upPool sync.Pool
+
+// upscaleMasks is output_upscaling followed by masks = hyper · upscaled, computed in
+// tiles of upscaleRows embedding rows, one tile per worker, so that each tile's maps stay
+// in cache and no barrier separates the stages. Each 2x2 stride-2 transposed convolution
+// is one product with the weights viewed as [in, 4*out] (columns reordered to (a, b, out)
+// so that each output pixel's channels are contiguous); its rows are scattered to the 2x
+// finer grid with bias (and LayerNorm2d after the first), then GELU runs over the tile.
+// hyper is [M, C/8]; masks [M, 16*h*w] receives the low-res logits.
+func (d *MaskDecoder) upscaleMasks(sc *decScratch, h, w int, hyper, masks []float32) {
 	c := d.Config.TransformerDim
 	o1 := d.Upscale0.Weight.Dim(1)
 	o2 := d.Upscale3.Weight.Dim(1)
-	hw := h * w
-	sc.y1 = grow(sc.y1, hw*o1*4)
-	sc.u1 = grow(sc.u1, 4*hw*o1)
-	sc.y2 = grow(sc.y2, 4*hw*o2*4)
-	sc.u2 = grow(sc.u2, 16*hw*o2)
+	nm := len(hyper) / o2
 	sc.w1 = grow(sc.w1, c*o1*4)
 	sc.w2 = grow(sc.w2, o1*o2*4)
-	y1, u1, y2, u2 := sc.y1, sc.u1, sc.y2, sc.u2
 	permuteConvT(sc.w1, d.Upscale0.Weight.Data, c, o1)
 	permuteConvT(sc.w2, d.Upscale3.Weight.Data, o1, o2)
-	gemm.Sgemm(false, false, hw, o1*4, c, 1, sc.keys, c, sc.w1, o1*4, 0, y1, o1*4)
 	b1 := d.Upscale0.Bias.Data[:o1]
-	ln := d.Upscale1.LayerNorm
-	par.For(h, 1, func(lo, hi int) {
-		for y := lo; y < hi; y++ {
-			for x := range w {
-				src := y1[(y*w+x)*o1*4 : (y*w+x+1)*o1*4]
-				for ab := range 4 {
-					a, b := ab/2, ab%2
-					dst := u1[((2*y+a)*2*w+2*x+b)*o1:][:o1]
-					s := src[ab*o1 : (ab+1)*o1]
-					for o, v := range s {
-						dst[o] = v + b1[o]
-					}
-					vec.LayerNorm(dst, dst, ln.Weight.Data, ln.Bias.Data, ln.Eps)
-				}
-			}
-			rows := u1[2*y*2*w*o1 : (2*y+2)*2*w*o1]
-			vec.GELU(rows, rows)
-		}
-	})
-	gemm.Sgemm(false, false, 4*hw, o2*4, o1, 1, u1, o1, sc.w2, o2*4, 0, y2, o2*4)
 	b2 := d.Upscale3.Bias.Data[:o2]
-	h2, w2 := 2*h, 2*w
-	par.For(h2, 1, func(lo, hi int) {
-		for y := lo; y < hi; y++ {
-			for x := range w2 {
-				src := y2[(y*w2+x)*o2*4 : (y*w2+x+1)*o2*4]
-				for ab := range 4 {
-					a, b := ab/2, ab%2
-					dst := u2[((2*y+a)*2*w2+2*x+b)*o2:][:o2]
-					s := src[ab*o2 : (ab+1)*o2]
-					for o, v := range s {
-						dst[o] = v + b2[o]
-					}
+	ln := d.Upscale1.LayerNorm
+	w2, w4 := 2*w, 4*w
+	par.ForEach((h+upscaleRows-1)/upscaleRows, func(ti int) {
+		y0 := ti * upscaleRows
+		tr := min(upscaleRows, h-y0)
+		n1 := tr * w
+		t, _ := upPool.Get().(*upTile)
+		if t == nil {
+			t = &upTile{}
+		}
+		defer upPool.Put(t)
+		t.y1 = grow(t.y1, n1*o1*4)
+		t.u1 = grow(t.u1, 4*n1*o1)
+		t.y2 = grow(t.y2, 4*n1*o2*4)
+		t.u2 = grow(t.u2, 16*n1*o2)
+		gemm.Sgemm(false, false, n1, o1*4, c, 1, sc.keys[y0*w*c:], c, sc.w1, o1*4, 0, t.y1, o1*4)
+		for j := range n1 {
+			y, x := j/w, j%w
+			src := t.y1[j*o1*4 : (j+1)*o1*4]
+			for ab := range 4 {
+				a, b := ab/2, ab%2
+				dst := t.u1[((2*y+a)*w2+2*x+b)*o1:][:o1]
+				s := src[ab*o1 : (ab+1)*o1]
+				for o, v := range s {
+					dst[o] = v + b1[o]
+				}
+				vec.LayerNorm(dst, dst, ln.Weight.Data, ln.Bias.Data, ln.Eps)
+			}
+		}
+		vec.GELU(t.u1, t.u1)
+		gemm.Sgemm(false, false, 4*n1, o2*4, o1, 1, t.u1, o1, sc.w2, o2*4, 0, t.y2, o2*4)
+		for j := range 4 * n1 {
+			y, x := j/w2, j%w2
+			src := t.y2[j*o2*4 : (j+1)*o2*4]
+			for ab := range 4 {
+				a, b := ab/2, ab%2
+				dst := t.u2[((2*y+a)*w4+2*x+b)*o2:][:o2]
+				s := src[ab*o2 : (ab+1)*o2]
+				for o, v := range s {
+					dst[o] = v + b2[o]
 				}
 			}
-			rows := u2[2*y*2*w2*o2 : (2*y+2)*2*w2*o2]
-			vec.GELU(rows, rows)
 		}
+		vec.GELU(t.u2, t.u2)
+		// The tile is output rows 4*y0 .. 4*(y0+tr) of every mask: contiguous per mask.
+		p0 := 4 * y0 * w4
+		gemm.Sgemm(false, true, nm, 16*n1, o2, 1, hyper, o2, t.u2, o2, 0, masks[p0:], 16*h*w)
 	})
-	return u2
 }
 
 // permuteConvT reorders a ConvTranspose2d weight [in, out, 2, 2] into [in, (a, b), out].
