@@ -46,6 +46,7 @@ func newMLPBlock(s nn.Scope, dim, hidden int, act nn.Activation) *mlpBlock {
 	}
 }
 
+// Forward applies the block to tokens x [..., dim].
 func (m *mlpBlock) Forward(tp *ag.Tape, x *tensor.Tensor) *tensor.Tensor {
 	return m.Lin2.Forward(tp, m.Act.Apply(tp, m.Lin1.Forward(tp, x)))
 }
@@ -66,6 +67,7 @@ func newConvMLP(s nn.Scope, dim int) *convMLP {
 	}
 }
 
+// Forward returns the residual branch for the key map x [B, D, h, w].
 func (m *convMLP) Forward(tp *ag.Tape, x *tensor.Tensor) *tensor.Tensor {
 	return m.Conv3.Forward(tp, tp.GELU(m.Norm1.Forward(tp, m.Conv0.Forward(tp, x))))
 }
