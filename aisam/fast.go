@@ -3,6 +3,7 @@ package aisam
 import (
 	"math"
 
+	"github.com/aisam/aisam/internal/par"
 	"github.com/aisam/aisam/nn"
 	"github.com/aisam/aisam/tensor"
 )
@@ -40,9 +41,9 @@ func headsTok(l *nn.Linear, x *tensor.Tensor, heads int) *tensor.Tensor {
 	return tensor.Permute(y.Reshape(b, n, heads, c/heads), 0, 2, 1, 3)
 }
 
-// attnTokToImage is token->image attention: tokens q [Bq, N, D] attend to channel-major
-// keys k and values v [Bk, D, n]; returns [B, N, D].
-func attnTokToImage(a *nn.Attention, q, k, v *tensor.Tensor) *tensor.Tensor {
+// attnTokToImageProj is token->image attention computed as written: tokens q [Bq, N, D]
+// attend to channel-major keys k and values v [Bk, D, n]; returns [B, N, D].
+func attnTokToImageProj(a *nn.Attention, q, k, v *tensor.Tensor) *tensor.Tensor {
 	h := a.Heads
 	qp := headsTok(a.QProj, q, h) // Bq h N d
 	kp := projCM(a.KProj, k)      // Bk inner n
@@ -60,9 +61,9 @@ func attnTokToImage(a *nn.Attention, q, k, v *tensor.Tensor) *tensor.Tensor {
 	return a.OutProj.Forward(nil, out)
 }
 
-// attnImageToTok is image->token attention: channel-major image queries q [Bk, D, n]
-// attend to tokens k, v [Bq, N, D]; returns channel-major [B, D, n].
-func attnImageToTok(a *nn.Attention, q, k, v *tensor.Tensor) *tensor.Tensor {
+// attnImageToTokProj is image->token attention computed as written: channel-major image
+// queries q [Bk, D, n] attend to tokens k, v [Bq, N, D]; returns channel-major [B, D, n].
+func attnImageToTokProj(a *nn.Attention, q, k, v *tensor.Tensor) *tensor.Tensor {
 	h := a.Heads
 	qp := projCM(a.QProj, q) // Bk inner n
 	bk, inner, n := qp.Dim(0), qp.Dim(1), qp.Dim(2)
@@ -135,4 +136,134 @@ func (a *AutoPrompt) encodeFast(image *tensor.Tensor, classes []int) (tokens, fe
 // heatmapsCM is Heatmaps with channel-major features.
 func (a *AutoPrompt) heatmapsCM(tokens, featuresCM *tensor.Tensor) *tensor.Tensor {
 	return tensor.MatMul(a.pointFeatures(nil, tokens), featuresCM, false, false)
+}
+
+// With N tokens and h heads, h*N (64 in the AutoPrompt) is smaller than the attention's
+// internal width (128), so projecting the 4096 image positions is the expensive way
+// round: the projections are folded into the few token vectors instead, e.g. for the
+// keys q.(Wk x + bk) = (q Wk).x + q.bk. The folded form costs 2 h N D per image position
+// and batch row; the projected form inner*D per position for each distinct image plus
+// a little per row. attnTokToImage and attnImageToTok pick the cheaper.
+
+// headWeights returns a Linear's weight [inner, D] as [h, d, D] and its bias as [h, d, 1].
+func headWeights(l *nn.Linear, h int) (*tensor.Tensor, *tensor.Tensor) {
+	inner, dim := l.Weight.Dim(0), l.Weight.Dim(1)
+	w := l.Weight.Reshape(h, inner/h, dim)
+	b := tensor.New(h, inner/h, 1)
+	if l.Bias != nil {
+		copy(b.Data, l.Bias.Data)
+	}
+	return w, b
+}
+
+// addRows adds r [B', R, 1] (broadcast over batch) to every row of x [B, R, n].
+func addRows(x, r *tensor.Tensor) {
+	bx, rows, n := x.Dim(0), x.Dim(1), x.Dim(2)
+	br := r.Dim(0)
+	for b := 0; b < bx; b++ {
+		rb := b
+		if br == 1 {
+			rb = 0
+		}
+		for i := 0; i < rows; i++ {
+			v := r.Data[rb*rows+i]
+			row := x.Data[(b*rows+i)*n : (b*rows+i+1)*n]
+			for j := range row {
+				row[j] += v
+			}
+		}
+	}
+}
+
+func attnTokToImage(a *nn.Attention, q, k, v *tensor.Tensor) *tensor.Tensor {
+	bq, nt, dim := q.Dim(0), q.Dim(1), q.Dim(2)
+	bk := k.Dim(0)
+	h := a.Heads
+	inner := a.QProj.Weight.Dim(0)
+	b := max(bq, bk)
+	if 2*h*nt*dim*b >= inner*dim*bk*2+2*h*nt*(inner/h)*b {
+		return attnTokToImageProj(a, q, k, v)
+	}
+	d := inner / h
+	qp := headsTok(a.QProj, q, h) // Bq h N d
+	wk, bkv := headWeights(a.KProj, h)
+	qk := tensor.MatMul(qp, wk, false, false).Reshape(bq, h*nt, dim) // (q Wk)
+	logits := tensor.MatMul(qk, k, false, false)                     // B hN n
+	addRows(logits, tensor.MatMul(qp, bkv, false, false).Reshape(bq, h*nt, 1))
+	tensor.ScaleInPlace(logits, float32(1/math.Sqrt(float64(d))))
+	tensor.SoftmaxInPlace(logits, nil)
+	// attn.(Wv x + bv) = (attn.x) Wv^T + bv, since each row of attn sums to 1.
+	ax := tensor.MatMul(logits, v, false, true).Reshape(b, h, nt, dim) // B h N D
+	wv, bvv := headWeights(a.VProj, h)
+	out := tensor.MatMul(ax, wv, false, true) // B h N d
+	for i := range out.Data {
+		out.Data[i] += bvv.Data[(i/(nt*d))%h*d+i%d]
+	}
+	out = tensor.Permute(out, 0, 2, 1, 3).Reshape(b, nt, inner)
+	return a.OutProj.Forward(nil, out)
+}
+
+func attnImageToTok(a *nn.Attention, q, k, v *tensor.Tensor) *tensor.Tensor {
+	bk, dim := q.Dim(0), q.Dim(1)
+	bq, nt := k.Dim(0), k.Dim(1)
+	h := a.Heads
+	inner := a.QProj.Weight.Dim(0)
+	b := max(bq, bk)
+	if 2*h*nt*dim*b >= inner*dim*(bk+b) {
+		return attnImageToTokProj(a, q, k, v)
+	}
+	d := inner / h
+	kp := headsTok(a.KProj, k, h) // Bq h N d
+	wq, bqv := headWeights(a.QProj, h)
+	kq := tensor.MatMul(kp, wq, false, false).Reshape(bq, h*nt, dim) // (k Wq)
+	logits := tensor.MatMul(kq, q, false, false)                     // B hN n
+	addRows(logits, tensor.MatMul(kp, bqv, false, false).Reshape(bq, h*nt, 1))
+	tensor.ScaleInPlace(logits, float32(1/math.Sqrt(float64(d))))
+	softmaxTokens(logits, h, nt)
+	// Wo (attn . (Wv v + bv)) + bo = (Wo_h (Wv v + bv)_h^T) . attn + bo.
+	vp := headsTok(a.VProj, v, h)                                      // Bq h N d
+	wo := tensor.Permute(a.OutProj.Weight.Reshape(dim, h, d), 1, 0, 2) // h D d
+	vt := tensor.MatMul(wo, vp, false, true)                           // Bq h D N
+	vt = tensor.Permute(vt, 0, 2, 1, 3).Reshape(bq, dim, h*nt)         // Bq D hN
+	out := tensor.MatMul(vt, logits, false, false)                     // B D n
+	if a.OutProj.Bias != nil {
+		addRows(out, a.OutProj.Bias.Reshape(1, dim, 1))
+	}
+	return out
+}
+
+// softmaxTokens normalises logits [B, h*N, n] over the N tokens of each head, for every
+// image position (the image->token attention's softmax, here along a strided axis).
+func softmaxTokens(x *tensor.Tensor, h, nt int) {
+	b, n := x.Dim(0), x.Dim(2)
+	par.For(b*h, 1, func(lo, hi int) {
+		mx := make([]float32, n)
+		sum := make([]float32, n)
+		for g := lo; g < hi; g++ {
+			rows := x.Data[g*nt*n : (g+1)*nt*n]
+			copy(mx, rows[:n])
+			for t := 1; t < nt; t++ {
+				for j, v := range rows[t*n : (t+1)*n] {
+					if v > mx[j] {
+						mx[j] = v
+					}
+				}
+			}
+			clear(sum)
+			for t := 0; t < nt; t++ {
+				row := rows[t*n : (t+1)*n]
+				for j, v := range row {
+					e := float32(math.Exp(float64(v - mx[j])))
+					row[j] = e
+					sum[j] += e
+				}
+			}
+			for t := 0; t < nt; t++ {
+				row := rows[t*n : (t+1)*n]
+				for j := range row {
+					row[j] /= sum[j]
+				}
+			}
+		}
+	})
 }
