@@ -24,7 +24,10 @@ type Item struct {
 	DType   string
 	Extra   string // orientation, keys, ...
 	Stats   Stats  // intensities; Hist is the label histogram (nil when not a label map)
-	Err     error  // the item could not be read
+	// IntRange is the exact [min, max] of an integer array (Stats holds them as
+	// float64, which rounds beyond 2^53); nil for other items.
+	IntRange *[2]int64
+	Err      error // the item could not be read
 }
 
 // Group is a set of items of one split.
@@ -40,6 +43,8 @@ type Report struct {
 	Classes []string
 	Groups  []Group
 	Notes   []string
+	// Parts are the reports of the subfolders of a LayoutFolders path, by name.
+	Parts []*Report
 }
 
 // InspectOptions limits the work of Inspect.
@@ -50,8 +55,13 @@ type InspectOptions struct {
 // Inspect recognises the layout at path and reads every slice, case, volume or array
 // (up to MaxItems per group) to report shapes, spacing, intensity ranges and label
 // histograms. Unreadable items are reported with their error rather than stopping.
+// A folder of such folders (LayoutFolders) gets one report per subfolder in Parts.
 func Inspect(path string, opt InspectOptions) (*Report, error) {
-	layout, err := DetectLayout(path)
+	return inspect(path, opt, maxFolderDepth)
+}
+
+func inspect(path string, opt InspectOptions, depth int) (*Report, error) {
+	layout, err := detectLayout(path, depth)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +138,29 @@ func Inspect(path string, opt InspectOptions) (*Report, error) {
 		g.Items = g.Items[:limit(len(g.Items))]
 		r.Groups = append(r.Groups, g)
 	case LayoutFile:
-		r.Groups = append(r.Groups, Group{Name: "file", Items: inspectFile(path)})
+		r.Groups = append(r.Groups, Group{Name: "arrays", Items: inspectFile(path)})
+	case LayoutFolders:
+		ents, err := os.ReadDir(path)
+		if err != nil {
+			return nil, err
+		}
+		data := dataSubfolders(path, ents, depth-1)
+		var other []string
+		for _, e := range ents {
+			if slices.Contains(data, e.Name()) {
+				sub, err := inspect(filepath.Join(path, e.Name()), opt, depth-1)
+				if err != nil {
+					r.Notes = append(r.Notes, fmt.Sprintf("%s: %v", e.Name(), err))
+					continue
+				}
+				r.Parts = append(r.Parts, sub)
+			} else if !strings.HasPrefix(e.Name(), ".") {
+				other = append(other, e.Name())
+			}
+		}
+		if len(other) > 0 {
+			r.Notes = append(r.Notes, "not inspected (no dataset layout): "+strings.Join(other, ", "))
+		}
 	}
 	return r, nil
 }
@@ -218,6 +250,13 @@ func arrayItem(name string, a *npy.Array) Item {
 		key = name[i+1:]
 	}
 	it.Stats = arrayStats(key, a.Float32(), !a.DType.IsFloat())
+	if v, err := a.Int64(); err == nil && len(v) > 0 {
+		r := [2]int64{v[0], v[0]}
+		for _, x := range v {
+			r[0], r[1] = min(r[0], x), max(r[1], x)
+		}
+		it.IntRange = &r
+	}
 	return it
 }
 

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"errors"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -256,5 +257,39 @@ func TestPNGHugeHeaderRefused(t *testing.T) {
 	os.WriteFile(p, b, 0o644)
 	if _, _, _, err := ReadMask(p); err == nil || !strings.Contains(err.Error(), "out of range") {
 		t.Errorf("huge PNG: %v", err)
+	}
+}
+
+// A folder whose data sit in subfolders (fixtures/metrics: 2d/, 3d/) is a collection:
+// Inspect reports each subfolder, Open refuses it, and a folder without data anywhere
+// is still an error naming ErrNoLayout.
+func TestFoldersLayout(t *testing.T) {
+	dir := testref.Dir(t, "fixtures/metrics")
+	if l, err := DetectLayout(dir); err != nil || l != LayoutFolders {
+		t.Fatalf("layout %q, %v; want %q", l, err, LayoutFolders)
+	}
+	r, err := Inspect(dir, InspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Parts) != 2 || r.Parts[0].Layout != LayoutNPY || filepath.Base(r.Parts[1].Path) != "3d" {
+		t.Fatalf("parts %+v", r.Parts)
+	}
+	// README: 30 masks in 2d/ (15 cases × pred, gt), 8 volumes in 3d/.
+	if n := len(r.Parts[0].Groups[0].Items); n != 30 {
+		t.Errorf("2d: %d items, want 30", n)
+	}
+	if n := len(r.Parts[1].Groups[0].Items); n != 8 {
+		t.Errorf("3d: %d items, want 8", n)
+	}
+	if _, err := Open(dir, OpenOptions{}); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("Open of a collection: %v", err)
+	}
+	empty := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(empty, "a", "b", "c"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DetectLayout(empty); !errors.Is(err, ErrNoLayout) {
+		t.Errorf("empty tree: %v", err)
 	}
 }

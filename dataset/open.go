@@ -17,12 +17,23 @@ const (
 	LayoutPNG        = "png"         // images/ + masks/
 	LayoutNPY        = "npy"         // loose .npy / .npz arrays
 	LayoutFile       = "file"        // a single file
+	LayoutFolders    = "folders"     // no layout of its own, but subfolders with one
 )
+
+// ErrNoLayout is wrapped by DetectLayout's error for a folder it does not recognise.
+var ErrNoLayout = errors.New("no known layout")
+
+// maxFolderDepth is how many levels of plain folders DetectLayout looks through for
+// subfolders that hold data (a collection of collections, like shared/fixtures).
+const maxFolderDepth = 2
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-// DetectLayout recognises what a path holds.
-func DetectLayout(path string) (string, error) {
+// DetectLayout recognises what a path holds. A folder that has no layout of its own
+// but whose subfolders have one is LayoutFolders.
+func DetectLayout(path string) (string, error) { return detectLayout(path, maxFolderDepth) }
+
+func detectLayout(path string, depth int) (string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return "", err
@@ -67,7 +78,25 @@ func DetectLayout(path string) (string, error) {
 	case arr:
 		return LayoutNPY, nil
 	}
-	return "", fmt.Errorf("dataset: %s: no known layout (Synapse, ACDC, NIfTI, PNG pairs, npy)", path)
+	if depth > 0 && len(dataSubfolders(path, ents, depth-1)) > 0 {
+		return LayoutFolders, nil
+	}
+	return "", fmt.Errorf("dataset: %s: %w (Synapse, ACDC, NIfTI, PNG pairs, npy, or folders of them)", path, ErrNoLayout)
+}
+
+// dataSubfolders returns the names of the subfolders among ents (hidden ones skipped)
+// that have a layout, looking depth levels of plain folders further down.
+func dataSubfolders(path string, ents []os.DirEntry, depth int) []string {
+	var out []string
+	for _, e := range ents {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if _, err := detectLayout(filepath.Join(path, e.Name()), depth); err == nil {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
 
 // OpenOptions are the choices Open passes to the readers.
@@ -100,6 +129,9 @@ func Open(path string, opt OpenOptions) (Dataset, error) {
 			return nil, err
 		}
 		return OpenNIfTI(pairs, opt.Intensity, opt.Classes)
+	}
+	if layout == LayoutFolders {
+		return nil, fmt.Errorf("dataset: %s holds datasets in its subfolders, not one dataset: open a subfolder: %w", path, errors.ErrUnsupported)
 	}
 	return nil, fmt.Errorf("dataset: %s holds %s files without image/label pairing: %w", path, layout, errors.ErrUnsupported)
 }

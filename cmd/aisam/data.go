@@ -69,8 +69,23 @@ func dataInspect(w io.Writer, args []string) error {
 	return nil
 }
 
+// listAll is the largest group listed item by item without -v; a larger one shows its
+// first listHead items, then a count of the rest and the group's summary.
+const (
+	listAll  = 20
+	listHead = 10
+)
+
 func printReport(w io.Writer, r *dataset.Report, verbose bool) {
-	fmt.Fprintf(w, "%s: %s layout\n", r.Path, r.Layout)
+	fmt.Fprintf(w, "%s: %s layout", r.Path, r.Layout)
+	if len(r.Parts) > 0 {
+		var ps []string
+		for _, p := range r.Parts {
+			ps = append(ps, fmt.Sprintf("%s (%s)", filepath.Base(p.Path), p.Layout))
+		}
+		fmt.Fprintf(w, ": %d dataset folders: %s", len(r.Parts), strings.Join(ps, ", "))
+	}
+	fmt.Fprintln(w)
 	if len(r.Classes) > 0 {
 		var cs []string
 		for i, c := range r.Classes {
@@ -80,36 +95,54 @@ func printReport(w io.Writer, r *dataset.Report, verbose bool) {
 	}
 	for _, g := range r.Groups {
 		fmt.Fprintf(w, "%s: %d\n", g.Name, len(g.Items))
-		show := verbose || len(g.Items) <= 20
+		shown := len(g.Items)
+		if !verbose && shown > listAll {
+			shown = listHead
+		}
+		width := 28
+		for _, it := range g.Items[:shown] {
+			width = max(width, min(len(it.Name), 48))
+		}
 		shapes := map[string]int{}
 		total := dataset.Stats{Min: math.Inf(1), Max: math.Inf(-1), Hist: map[int32]int{}}
 		labelled, failed := 0, 0
-		for _, it := range g.Items {
+		for i, it := range g.Items {
 			if it.Err != nil {
 				failed++
-				fmt.Fprintf(w, "  %-28s ERROR %v\n", it.Name, it.Err)
+				fmt.Fprintf(w, "  %-*s ERROR %v\n", width, it.Name, it.Err)
 				continue
 			}
 			shapes[dims(it.Shape)]++
-			total.Min = math.Min(total.Min, it.Stats.Min)
-			total.Max = math.Max(total.Max, it.Stats.Max)
+			if !math.IsNaN(it.Stats.Min) {
+				total.Min = math.Min(total.Min, it.Stats.Min)
+				total.Max = math.Max(total.Max, it.Stats.Max)
+			}
 			if it.Stats.Hist != nil {
 				labelled++
 				for k, v := range it.Stats.Hist {
 					total.Hist[k] += v
 				}
 			}
-			if show {
-				fmt.Fprintf(w, "  %-28s %s\n", it.Name, itemLine(it))
+			if i < shown {
+				fmt.Fprintf(w, "  %-*s %s\n", width, it.Name, itemLine(it))
 			}
 		}
-		if len(g.Items) > 1 && g.Name != "files" && g.Name != "file" {
+		if hidden := len(g.Items) - shown; hidden > 0 {
+			fmt.Fprintf(w, "  … %d more (-v lists every item)\n", hidden)
+		}
+		// Files of a loose folder are unrelated, so their summary only stands in for
+		// the items that were not listed.
+		loose := g.Name == "files" || g.Name == "arrays"
+		if len(g.Items) > 1 && (!loose || shown < len(g.Items)) {
 			var ss []string
 			for s, n := range shapes {
 				ss = append(ss, fmt.Sprintf("%s ×%d", s, n))
 			}
 			sort.Strings(ss)
-			fmt.Fprintf(w, "  all: shapes %s; range [%s, %s]", strings.Join(ss, ", "), exact(total.Min), exact(total.Max))
+			fmt.Fprintf(w, "  all: shapes %s", strings.Join(ss, ", "))
+			if total.Min <= total.Max {
+				fmt.Fprintf(w, "; range [%s, %s]", exact(total.Min), exact(total.Max))
+			}
 			if labelled > 0 {
 				fmt.Fprintf(w, "; labels %s", histLine(total.Hist, 40))
 			}
@@ -121,6 +154,10 @@ func printReport(w io.Writer, r *dataset.Report, verbose bool) {
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	for _, p := range r.Parts {
+		fmt.Fprintln(w)
+		printReport(w, p, verbose)
 	}
 }
 
@@ -137,7 +174,13 @@ func dims(s []int) string {
 
 func num(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 
-func exact(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+// exact prints v so that it parses back to the same float64, integers in full.
+func exact(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e18 {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
 
 func itemLine(it dataset.Item) string {
 	var b strings.Builder
@@ -155,11 +198,20 @@ func itemLine(it dataset.Item) string {
 	if it.Extra != "" {
 		fmt.Fprintf(&b, " %s", it.Extra)
 	}
-	fmt.Fprintf(&b, " range [%s, %s] mean %s", exact(it.Stats.Min), exact(it.Stats.Max), num(it.Stats.Mean))
-	if it.Stats.NaNs > 0 {
-		fmt.Fprintf(&b, " NaN %d", it.Stats.NaNs)
+	switch {
+	case it.IntRange != nil:
+		fmt.Fprintf(&b, " range [%d, %d] mean %s", it.IntRange[0], it.IntRange[1], num(it.Stats.Mean))
+	case !math.IsNaN(it.Stats.Min):
+		fmt.Fprintf(&b, " range [%s, %s] mean %s", exact(it.Stats.Min), exact(it.Stats.Max), num(it.Stats.Mean))
+	case it.Stats.NaNs > 0:
+		fmt.Fprintf(&b, " all values NaN")
+	default:
+		fmt.Fprintf(&b, " empty")
 	}
-	if it.Stats.Hist != nil {
+	if it.Stats.NaNs > 0 && !math.IsNaN(it.Stats.Min) {
+		fmt.Fprintf(&b, ", %d NaN", it.Stats.NaNs)
+	}
+	if len(it.Stats.Hist) > 0 {
 		fmt.Fprintf(&b, " labels %s", histLine(it.Stats.Hist, 24))
 	}
 	return b.String()

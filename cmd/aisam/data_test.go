@@ -28,10 +28,20 @@ func TestDataInspectFixtures(t *testing.T) {
 		{"fixtures/nifti", []string{"nifti layout", "brain_aal.nii.gz", "label volume 74x92x6 uint8 spacing 2x2x3",
 			"brain_t1_las_scaled.nii.gz", "orientation LAS", "range [0, 190]", "brain_t1_nifti2.nii.gz", "float32"}},
 		{"fixtures/npy", []string{"npy layout", "float32_2x3x4.npy", "2x3x4 f4 range [-1, 4.75]",
-			"compressed.npz:label", "16x80 u1", "0:256 1:256 2:256 3:256 8:256", "uint8_empty_0x3.npy"}},
+			"compressed.npz:label", "16x80 u1", "0:256 1:256 2:256 3:256 8:256",
+			// Integer ranges in full, also where float32 or float64 would round them.
+			"2x2 i4 range [-2147483648, 2147483647]", "5 i8 range [-1099511627776, 9007199254740993]",
+			"0x3 u1 empty", "6 f4 range [-Inf, +Inf] mean NaN, 1 NaN"}},
+		// The metrics fixtures keep their masks in subfolders 2d/ and 3d/; the counts
+		// are those of its README (n_pred, n_gt per class).
+		{"fixtures/metrics", []string{"folders layout: 2 dataset folders: 2d (npy), 3d (npy)",
+			"metrics/2d: npy layout", "files: 30", "… 20 more (-v lists every item)", "all: shapes ", "8x8 ×8",
+			"metrics/3d: npy layout", "case1_gt.npy", "24x32x32 u1", "1:2254 2:755 3:190", "1:2643 2:747 3:168",
+			"case2_pred.npy", "1:2506 2:539\n", "case3_gt.npy", "1:3022 3:204\n", "case3_pred_64.npy", "24x64x64 u1",
+			"not inspected (no dataset layout): README.md, metrics_2d.json, metrics_3d.json"}},
 		{"data/mri-ch2", []string{"nifti layout", "aal.nii.gz", "label volume 181x217x181 uint8 spacing 1x1x1",
 			"ch2.nii.gz", "ch2bet.nii.gz", "(117 labels)"}},
-		{"fixtures/synapse/test_vol_h5/case0001_gzip.npy.h5", []string{"file layout", "case0001_gzip.npy.h5:label",
+		{"fixtures/synapse/test_vol_h5/case0001_gzip.npy.h5", []string{"file layout", "arrays: 2", "case0001_gzip.npy.h5:label",
 			"0:10611 1:179"}},
 	}
 	for _, c := range cases {
@@ -54,6 +64,14 @@ func TestDataInspectFixtures(t *testing.T) {
 	var out bytes.Buffer
 	if err := dataInspect(&out, []string{t.TempDir()}); err == nil {
 		t.Error("an empty folder has a layout")
+	}
+	// -v lists every item of a large group.
+	out.Reset()
+	if err := dataInspect(&out, []string{"-v", testref.Dir(t, "fixtures/metrics/2d")}); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !strings.Contains(s, "two_components_vs_one_pred.npy") || strings.Contains(s, "more (-v") {
+		t.Errorf("-v does not list every file:\n%s", s)
 	}
 	if err := dataInspect(&out, nil); err == nil {
 		t.Error("no path accepted")
