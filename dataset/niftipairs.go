@@ -262,7 +262,9 @@ func niftiFiles(dir string) (map[string]string, error) {
 	}
 	out := map[string]string{}
 	for _, e := range ents {
-		if e.IsDir() {
+		// Hidden files are not volumes: the Medical Decathlon archives carry a macOS
+		// "._<name>.nii.gz" resource fork beside every file.
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		if stem, ok := niftiStem(e.Name()); ok {

@@ -74,7 +74,7 @@ func imageFiles(dir string, exts ...string) (map[string]string, error) {
 	}
 	out := map[string]string{}
 	for _, e := range ents {
-		if e.IsDir() {
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") { // hidden: ._ resource forks, editor files
 			continue
 		}
 		ext := strings.ToLower(filepath.Ext(e.Name()))

@@ -310,3 +310,55 @@ func TestNIfTIPairFixture(t *testing.T) {
 		t.Error("image and label of different shapes accepted")
 	}
 }
+
+// TestFindNIfTIPairsConventions pairs files by each naming convention FindNIfTIPairs
+// documents; hidden files (the "._" resource forks of the Decathlon archives), unpaired
+// images and non-NIfTI files are left out.
+func TestFindNIfTIPairsConventions(t *testing.T) {
+	cases := []struct {
+		name  string
+		files []string
+		want  []NIfTIPair // paths relative to the folder
+	}{
+		{"decathlon", []string{"imagesTr/la_003_0000.nii.gz", "labelsTr/la_003.nii.gz", "imagesTr/la_004_0000.nii.gz",
+			"labelsTr/la_004.nii.gz", "imagesTr/._la_003_0000.nii.gz", "labelsTr/._la_003.nii.gz", "imagesTr/la_009_0000.nii.gz", "dataset.json"},
+			[]NIfTIPair{{"la_003", "imagesTr/la_003_0000.nii.gz", "labelsTr/la_003.nii.gz"}, {"la_004", "imagesTr/la_004_0000.nii.gz", "labelsTr/la_004.nii.gz"}}},
+		{"synapse raw", []string{"img/img0001.nii.gz", "label/label0001.nii.gz", "img/img0002.nii.gz", "label/label0002.nii.gz"},
+			[]NIfTIPair{{"img0001", "img/img0001.nii.gz", "label/label0001.nii.gz"}, {"img0002", "img/img0002.nii.gz", "label/label0002.nii.gz"}}},
+		{"images/labels", []string{"images/a.nii", "labels/a.nii", "images/b.nii.gz", "labels/c.nii.gz"},
+			[]NIfTIPair{{"a", "images/a.nii", "labels/a.nii"}}},
+		{"images/masks", []string{"images/p1.nii.gz", "masks/p1.nii.gz"},
+			[]NIfTIPair{{"p1", "images/p1.nii.gz", "masks/p1.nii.gz"}}},
+		{"suffixes", []string{"s1_image.nii.gz", "s1_label.nii.gz", "s2_ct.nii", "s2_seg.nii", "s3_img.nii.gz", "s3_gt.nii.gz",
+			"s4_image.nii.gz", "._s5_image.nii.gz", "._s5_label.nii.gz", "notes.txt"},
+			[]NIfTIPair{{"s1", "s1_image.nii.gz", "s1_label.nii.gz"}, {"s2", "s2_ct.nii", "s2_seg.nii"}, {"s3", "s3_img.nii.gz", "s3_gt.nii.gz"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range c.files {
+				p := filepath.Join(dir, filepath.FromSlash(f))
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte("not read by the pairing"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := FindNIfTIPairs(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []NIfTIPair
+			for _, w := range c.want {
+				want = append(want, NIfTIPair{w.Name, filepath.Join(dir, filepath.FromSlash(w.Image)), filepath.Join(dir, filepath.FromSlash(w.Label))})
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("pairs %v\nwant %v", got, want)
+			}
+			if l, err := DetectLayout(dir); err != nil || l != LayoutNIfTIPairs {
+				t.Errorf("layout %q, %v", l, err)
+			}
+		})
+	}
+}
