@@ -314,14 +314,14 @@ func readMember(zf *zip.File, limit uint64) ([]byte, error) {
 func parsePID(pid any, minLen int) (key string, dt DType, numel int64, err error) {
 	t, ok := pid.(pickle.Tuple)
 	if !ok || len(t) < minLen {
-		return "", "", 0, errf("persistent id %v is not a storage tuple", pid)
+		return "", "", 0, errf("persistent id %s is not a storage tuple", pickle.Describe(pid))
 	}
 	if s, _ := t[0].(string); s != "storage" {
-		return "", "", 0, errf("persistent id kind %v (want 'storage')", t[0])
+		return "", "", 0, errf("persistent id kind %s (want 'storage')", pickle.Describe(t[0]))
 	}
 	g, ok := t[1].(pickle.Global)
 	if !ok {
-		return "", "", 0, errf("storage type %v is not a class", t[1])
+		return "", "", 0, errf("storage type %s is not a class", pickle.Describe(t[1]))
 	}
 	dt, ok = storageTypes[g.Name]
 	if !ok || (g.Module != "torch" && g.Module != "torch.storage") {
@@ -333,11 +333,11 @@ func parsePID(pid any, minLen int) (key string, dt DType, numel int64, err error
 	case int64:
 		key = strconv.FormatInt(k, 10)
 	default:
-		return "", "", 0, errf("storage key %v", t[2])
+		return "", "", 0, errf("storage key %s", pickle.Describe(t[2]))
 	}
 	n, ok := t[4].(int64)
 	if !ok || n < 0 || n > math.MaxInt64/8 { // bounded so that byte counts cannot overflow
-		return "", "", 0, errf("storage %q: bad element count %v", key, t[4])
+		return "", "", 0, errf("storage %q: bad element count %s", key, pickle.Describe(t[4]))
 	}
 	return key, dt, n, nil
 }
@@ -364,7 +364,7 @@ func hookTensors(d *pickle.Decoder) {
 			dg, ok2 := args[6].(pickle.Global)
 			dt := torchDTypes[dg.Name]
 			if !ok1 || !ok2 || dg.Module != "torch" || dt == "" {
-				return nil, false, errf("%s of %T with dtype %v", g, args[0], args[6])
+				return nil, false, errf("%s of %T with dtype %s", g, args[0], pickle.Describe(args[6]))
 			}
 			if s.DType != dt {
 				if s.DType.Size() != 1 || s.Numel%int64(dt.Size()) != 0 {
@@ -392,7 +392,7 @@ func hookTensors(d *pickle.Decoder) {
 					return reduce(args[0], inner)
 				}
 			}
-			return nil, false, errf("%s with arguments %v", g, args)
+			return nil, false, errf("%s with arguments %s", g, pickle.Describe(args))
 		}
 		return nil, false, nil
 	}
@@ -414,7 +414,7 @@ func rebuildTensor(args pickle.Tuple) (*Tensor, error) {
 	}
 	off, ok := args[1].(int64)
 	if !ok || off < 0 {
-		return nil, errf("tensor storage offset %v", args[1])
+		return nil, errf("tensor storage offset %s", pickle.Describe(args[1]))
 	}
 	shape, err := intTuple(args[2])
 	if err != nil {
@@ -437,7 +437,7 @@ func rebuildTensor(args pickle.Tuple) (*Tensor, error) {
 func intTuple(v any) ([]int, error) {
 	t, ok := v.(pickle.Tuple)
 	if !ok {
-		return nil, fmt.Errorf("%v is not a tuple", v)
+		return nil, fmt.Errorf("%s is not a tuple", pickle.Describe(v))
 	}
 	if len(t) > maxRank {
 		return nil, fmt.Errorf("rank %d exceeds %d", len(t), maxRank)
@@ -446,7 +446,7 @@ func intTuple(v any) ([]int, error) {
 	for i, x := range t {
 		n, ok := x.(int64)
 		if !ok || n < 0 || n > math.MaxInt32*int64(1<<16) {
-			return nil, fmt.Errorf("bad dimension %v", x)
+			return nil, fmt.Errorf("bad dimension %s", pickle.Describe(x))
 		}
 		out[i] = int(n)
 	}
@@ -496,14 +496,14 @@ func (f *File) openLegacy() error {
 		return fmt.Errorf("%w: legacy magic: %w", ErrFormat, err)
 	}
 	if m, ok := magic.(*big.Int); !ok || m.Cmp(legacyMagic) != 0 {
-		return errf("legacy magic number %v", magic)
+		return errf("legacy magic number %s", pickle.Describe(magic))
 	}
 	proto, err := d.Decode()
 	if err != nil {
 		return fmt.Errorf("%w: legacy protocol version: %w", ErrFormat, err)
 	}
 	if proto != int64(1001) {
-		return errf("legacy protocol version %v (want 1001)", proto)
+		return errf("legacy protocol version %s (want 1001)", pickle.Describe(proto))
 	}
 	sys, err := d.Decode()
 	if err != nil {
@@ -529,13 +529,13 @@ func (f *File) openLegacy() error {
 			// (view_key, offset, view_size): a window into the storage named key.
 			vm, ok := t[5].(pickle.Tuple)
 			if !ok || len(vm) != 3 {
-				return nil, errf("storage view metadata %v", t[5])
+				return nil, errf("storage view metadata %s", pickle.Describe(t[5]))
 			}
 			vk, ok1 := vm[0].(string)
 			vo, ok2 := vm[1].(int64)
 			vs, ok3 := vm[2].(int64)
 			if !ok1 || !ok2 || !ok3 || vo < 0 || vs < 0 || vo+vs > numel {
-				return nil, errf("storage view metadata %v", t[5])
+				return nil, errf("storage view metadata %s", pickle.Describe(t[5]))
 			}
 			if s, ok := f.storages["view:"+vk]; ok {
 				return s, nil
@@ -573,7 +573,7 @@ func (f *File) openLegacy() error {
 	for _, kv := range keys.Items {
 		k, ok := kv.(string)
 		if !ok {
-			return errf("legacy storage key %v", kv)
+			return errf("legacy storage key %s", pickle.Describe(kv))
 		}
 		s, ok := f.storages[k]
 		if !ok {

@@ -527,3 +527,25 @@ func TestPickledModule(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
 	}
 }
+
+// TestDeepPersistentID: a persistent id nested millions of tuples deep (one TUPLE1 byte a
+// level) is rejected with a short error; formatting it with %v recursed once per level
+// and overflowed the goroutine stack, killing the process.
+func TestDeepPersistentID(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes a 6 MB pickle")
+	}
+	pkl := "\x80\x02)" + strings.Repeat("\x85", 6<<20) + "Q."
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.CreateHeader(&zip.FileHeader{Name: "a/data.pkl", Method: zip.Store})
+	w.Write([]byte(pkl))
+	zw.Close()
+	_, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "not a storage tuple") {
+		t.Fatalf("err %v", err)
+	}
+	if len(err.Error()) > 1000 {
+		t.Errorf("error of %d bytes", len(err.Error()))
+	}
+}

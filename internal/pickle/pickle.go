@@ -878,3 +878,99 @@ func rawUnicodeUnescape(s string) string {
 	}
 	return sb.String()
 }
+
+// Describe renders v for an error message, bounded in depth, items and length whatever
+// the input: fmt's %v recurses once per level of nesting, and a pickle can nest tuples a
+// million deep in a megabyte (TUPLE1 is one byte), which would overflow the stack.
+func Describe(v any) string {
+	var sb strings.Builder
+	describe(&sb, v, 0)
+	return sb.String()
+}
+
+func describe(sb *strings.Builder, v any, depth int) {
+	const maxDepth, maxItems, maxText = 3, 6, 40
+	if sb.Len() > 400 {
+		sb.WriteString("...")
+		return
+	}
+	seq := func(open, close string, items []any) {
+		if depth >= maxDepth {
+			fmt.Fprintf(sb, "%s...%d items%s", open, len(items), close)
+			return
+		}
+		sb.WriteString(open)
+		for i, it := range items {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			if i == maxItems {
+				fmt.Fprintf(sb, "... (%d items)", len(items))
+				break
+			}
+			describe(sb, it, depth+1)
+		}
+		sb.WriteString(close)
+	}
+	text := func(s string) string {
+		if len(s) > maxText {
+			return fmt.Sprintf("%q... (%d bytes)", s[:maxText], len(s))
+		}
+		return strconv.Quote(s)
+	}
+	switch x := v.(type) {
+	case nil:
+		sb.WriteString("None")
+	case string:
+		sb.WriteString(text(x))
+	case Bytes:
+		sb.WriteString("b" + text(string(x)))
+	case int64, float64, bool:
+		fmt.Fprint(sb, x)
+	case *big.Int:
+		s := x.String()
+		if len(s) > maxText {
+			s = fmt.Sprintf("<%d-bit integer>", x.BitLen())
+		}
+		sb.WriteString(s)
+	case Global:
+		s := x.String()
+		if len(s) > maxText {
+			s = s[:maxText] + "..."
+		}
+		sb.WriteString(s)
+	case Tuple:
+		seq("(", ")", x)
+	case *List:
+		seq("[", "]", x.Items)
+	case *Dict:
+		if depth >= maxDepth {
+			fmt.Fprintf(sb, "{...%d entries}", x.Len())
+			return
+		}
+		sb.WriteByte('{')
+		for i := range x.Keys {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			if i == maxItems {
+				fmt.Fprintf(sb, "... (%d entries)", x.Len())
+				break
+			}
+			describe(sb, x.Keys[i], depth+1)
+			sb.WriteString(": ")
+			describe(sb, x.Values[i], depth+1)
+		}
+		sb.WriteByte('}')
+	case *Object:
+		// A REDUCE's callable may itself be an object: that nests too.
+		if depth >= maxDepth {
+			sb.WriteString("<object>")
+			return
+		}
+		describe(sb, x.Callable, depth+1)
+		seq("(", ")", x.Args)
+	default:
+		fmt.Fprintf(sb, "<%T>", v)
+	}
+}

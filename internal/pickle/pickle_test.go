@@ -205,3 +205,44 @@ func FuzzUnpickle(f *testing.F) {
 		}
 	})
 }
+
+// TestDescribeBounded: error messages about hostile pickles stay short and never recurse
+// once per level: a tuple, list, dict or call chain nested arbitrarily deep (TUPLE1 and
+// REDUCE cost a byte or two a level) is described in a few hundred bytes.
+func TestDescribeBounded(t *testing.T) {
+	const depth = 1 << 16
+	var tup, obj any = Tuple{}, Global{"m", "f"}
+	list, dict := &List{}, &Dict{}
+	l, d := list, dict
+	for range depth {
+		tup = Tuple{tup}
+		obj = &Object{Callable: obj}
+		nl, nd := &List{}, &Dict{}
+		l.Items = []any{nl}
+		d.Set("k", nd)
+		l, d = nl, nd
+	}
+	long := strings.Repeat("x", 1<<20)
+	many := make(Tuple, 1<<16)
+	for _, v := range []any{tup, obj, list, dict, long, Bytes(long), many, Global{long, long}} {
+		s := Describe(v)
+		if len(s) > 600 {
+			t.Errorf("%T described in %d bytes", v, len(s))
+		}
+	}
+	cases := []struct {
+		v    any
+		want string
+	}{
+		{Tuple{"storage", Global{"torch", "FloatStorage"}, "0", "cpu", int64(4)}, `("storage", torch.FloatStorage, "0", "cpu", 4)`},
+		{&List{Items: []any{nil, true, 1.5, Bytes("ab")}}, `[None, true, 1.5, b"ab"]`},
+		{Tuple{Tuple{Tuple{Tuple{int64(1)}}}}, `((((...1 items))))`},
+		{Tuple{int64(1), int64(2), int64(3), int64(4), int64(5), int64(6), int64(7)}, `(1, 2, 3, 4, 5, 6, ... (7 items))`},
+		{&Object{Callable: Global{"a", "B"}, Args: Tuple{int64(1)}}, `a.B(1)`},
+	}
+	for _, c := range cases {
+		if got := Describe(c.v); got != c.want {
+			t.Errorf("Describe(%#v) = %s, want %s", c.v, got, c.want)
+		}
+	}
+}
