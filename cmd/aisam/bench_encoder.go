@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/aisam/aisam/internal/benchfmt"
@@ -34,6 +35,9 @@ type modelBenchResult struct {
 	SecondsMin    float64 `json:"seconds_min"`
 	GFLOPS        float64 `json:"gflops"` // at the median
 	PeakRSSBytes  int64   `json:"peak_rss_bytes"`
+	// CPUSeconds is the process's user+system time per run, summed over threads: on a
+	// shared machine it moves far less than the wall-clock time.
+	CPUSeconds float64 `json:"cpu_seconds_per_run"`
 }
 
 // benchFlags are the flags shared by the SAM benchmarks.
@@ -103,7 +107,9 @@ func timeModel(w io.Writer, b benchFlags, bench string, flop float64, fn func() 
 		}
 		defer pprof.StopCPUProfile()
 	}
+	cpu0 := procCPUTime()
 	times, err := benchfmt.Time(0, *b.runs, fn)
+	cpu := (procCPUTime() - cpu0).Seconds() / float64(*b.runs)
 	if err != nil {
 		return err
 	}
@@ -116,14 +122,24 @@ func timeModel(w io.Writer, b benchFlags, bench string, flop float64, fn func() 
 		Bench: bench, ModelType: *b.modelType, Threads: *b.threads, Runs: st.Runs,
 		SecondsMedian: benchfmt.Round(st.Median.Seconds(), 4), SecondsMin: benchfmt.Round(st.Min.Seconds(), 4),
 		GFLOPS: benchfmt.Round(benchfmt.Rate(flop, st.Median)/1e9, 1), PeakRSSBytes: rss,
+		CPUSeconds: benchfmt.Round(cpu, 4),
 	}
 	if *b.jsonOut {
 		return benchfmt.JSONLine(w, res)
 	}
-	_, err = fmt.Fprintf(w, "%s %s, %d threads: median %s, min %s over %d runs (spread %.0f%%); %.1f GFLOP/s; peak RSS %s MiB\n",
+	_, err = fmt.Fprintf(w, "%s %s, %d threads: median %s, min %s over %d runs (spread %.0f%%); %.1f GFLOP/s; CPU %.3f s/run; peak RSS %s MiB\n",
 		bench, res.ModelType, res.Threads, st.Median.Round(time.Millisecond), st.Min.Round(time.Millisecond), st.Runs,
-		100*st.Spread(), res.GFLOPS, benchfmt.MiB(rss))
+		100*st.Spread(), res.GFLOPS, cpu, benchfmt.MiB(rss))
 	return err
+}
+
+// procCPUTime returns the process's user + system CPU time.
+func procCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func runBenchEncoder(w io.Writer, args []string) error {
