@@ -175,13 +175,16 @@ func addRows(x, r *tensor.Tensor) {
 	}
 }
 
+// foldAttention enables the folded forms (switched off only to benchmark against them).
+var foldAttention = true
+
 func attnTokToImage(a *nn.Attention, q, k, v *tensor.Tensor) *tensor.Tensor {
 	bq, nt, dim := q.Dim(0), q.Dim(1), q.Dim(2)
 	bk := k.Dim(0)
 	h := a.Heads
 	inner := a.QProj.Weight.Dim(0)
 	b := max(bq, bk)
-	if 2*h*nt*dim*b >= inner*dim*bk*2+2*h*nt*(inner/h)*b {
+	if !foldAttention || 2*h*nt*dim*b >= inner*dim*bk*2+2*h*nt*(inner/h)*b {
 		return attnTokToImageProj(a, q, k, v)
 	}
 	d := inner / h
@@ -209,7 +212,7 @@ func attnImageToTok(a *nn.Attention, q, k, v *tensor.Tensor) *tensor.Tensor {
 	h := a.Heads
 	inner := a.QProj.Weight.Dim(0)
 	b := max(bq, bk)
-	if 2*h*nt*dim*b >= inner*dim*(bk+b) {
+	if !foldAttention || 2*h*nt*dim*b >= inner*dim*(bk+b) {
 		return attnImageToTokProj(a, q, k, v)
 	}
 	d := inner / h

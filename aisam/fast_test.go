@@ -37,3 +37,27 @@ func TestFoldedAttention(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkAutoPrompt times the AutoPrompt transformer and heatmaps for 9 classes at
+// SAM's size (random weights), with and without the folded attentions.
+func BenchmarkAutoPrompt(b *testing.B) {
+	ps := nn.NewParams(1)
+	ap, err := NewAutoPrompt(ps.Root(), AutoPromptConfig{NumClasses: 9, NumClassTokens: 16, NumPoints: 4, Dim: 256, EncoderDim: 768, Classifier: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	emb := tensor.New(1, 256, 64, 64)
+	for i := range emb.Data {
+		emb.Data[i] = float32(i%97)/97 - 0.5
+	}
+	for _, fold := range []bool{true, false} {
+		b.Run(fmt.Sprintf("fold=%v", fold), func(b *testing.B) {
+			foldAttention = fold
+			defer func() { foldAttention = true }()
+			for range b.N {
+				tok, f := ap.encodeFast(emb, nil)
+				ap.heatmapsCM(tok, f)
+			}
+		})
+	}
+}
