@@ -50,6 +50,14 @@ func (e *ImageEncoder) buffers(h, w int) *encBuffers {
 	return b
 }
 
+// FreeBuffers drops the activation buffers the inference path keeps between calls
+// (ViT-B: ~150 MB); the next inference allocates them again.
+func (e *ImageEncoder) FreeBuffers() {
+	e.bufMu.Lock()
+	e.buf = nil
+	e.bufMu.Unlock()
+}
+
 func (e *ImageEncoder) release(b *encBuffers) {
 	e.bufMu.Lock()
 	e.buf = b
