@@ -24,8 +24,9 @@ func (im *Image) Validate() error {
 	if im.H <= 0 || im.W <= 0 {
 		return fmt.Errorf("aisam: image size %dx%d", im.W, im.H)
 	}
-	if im.H > 1<<15 || im.W > 1<<15 {
-		return fmt.Errorf("aisam: image %dx%d is too large", im.W, im.H)
+	// Results hold C full-size logit maps: bound the pixel count (32 Mpixel).
+	if im.H > 1<<15 || im.W > 1<<15 || im.H*im.W > 1<<25 {
+		return fmt.Errorf("aisam: image %dx%d is too large (at most 2^25 pixels)", im.W, im.H)
 	}
 	switch {
 	case im.Values != nil:
