@@ -215,6 +215,11 @@ type fix3D struct {
 			Class  int        `json:"class"`
 			Hires  fix3DClass `json:"hires_64"`
 			Lowres fix3DClass `json:"lowres_32_nearest_exact"`
+			Legacy struct {
+				Dice  float64  `json:"dice"`
+				HD95  *float64 `json:"hd95_unit"`
+				AISAM fixAISAM `json:"aisam_calculate_metric_percase"`
+			} `json:"lowres_32_legacy_nearest_for_contrast"`
 		} `json:"classes"`
 	} `json:"lowres_case3"`
 }
@@ -324,12 +329,51 @@ func TestMetrics3DFixtures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hiUnit, err := EvaluateCase(p64, g64, s64, f.Classes, CaseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hiAI, err := EvaluateCase(p64, g64, s64, f.Classes, CaseOptions{Convention: AISAM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Legacy mode="nearest" takes the even rows and columns (floor(2d)), for contrast.
+	even := func(v []uint8) []uint8 {
+		out := make([]uint8, 0, len(v)/4)
+		for z := range s64[0] {
+			for y := 0; y < s64[1]; y += 2 {
+				for x := 0; x < s64[2]; x += 2 {
+					out = append(out, v[(z*s64[1]+y)*s64[2]+x])
+				}
+			}
+		}
+		return out
+	}
+	legacy, err := EvaluateCase(even(p64), even(g64), s32, f.Classes, CaseOptions{Convention: AISAM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacyStd, err := EvaluateCase(even(p64), even(g64), s32, f.Classes, CaseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for j, c := range f.Lowres.Classes {
 		if hi[j].Dice != c.Hires.Dice {
 			t.Errorf("64 class %d dice %v, want %v", c.Class, hi[j].Dice, c.Hires.Dice)
 		}
 		checkEval(t, "64 aniso", hi[j], c.Hires.Aniso)
+		checkEval(t, "64 unit", hiUnit[j], c.Hires.Unit)
 		checkEval(t, "32 physical", lo[j], c.Lowres.Physical2x)
+		if w := c.Hires.AISAM.Values; hiAI[j].Dice != w[0] || hiAI[j].HD95 != w[1] {
+			t.Errorf("64 class %d AI-SAM (%v, %v), want %v", c.Class, hiAI[j].Dice, hiAI[j].HD95, w[:2])
+		}
+		if w := c.Legacy.AISAM.Values; legacy[j].Dice != w[0] || legacy[j].HD95 != w[1] {
+			t.Errorf("legacy-nearest class %d AI-SAM (%v, %v), want %v", c.Class, legacy[j].Dice, legacy[j].HD95, w[:2])
+		}
+		if legacyStd[j].Dice != c.Legacy.Dice || (c.Legacy.HD95 == nil) != !legacyStd[j].Defined ||
+			c.Legacy.HD95 != nil && legacyStd[j].HD95 != *c.Legacy.HD95 {
+			t.Errorf("legacy-nearest class %d (%v, %v), want (%v, %v)", c.Class, legacyStd[j].Dice, legacyStd[j].HD95, c.Legacy.Dice, c.Legacy.HD95)
+		}
 	}
 }
 
