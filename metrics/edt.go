@@ -176,21 +176,7 @@ func envelope1D(f, fq []float64, v []int, z []float64, s2 float64) int {
 // of at, and returns the square roots at the voxels of at, in raster order.
 func sampleSqrtLastAxis(g []float64, at []bool, w int, s float64) []float64 {
 	rows := len(g) / w
-	start := make([]int, rows+1)
-	par.For(rows, max(1, 16384/w), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			n := 0
-			for _, b := range at[r*w : (r+1)*w] {
-				if b {
-					n++
-				}
-			}
-			start[r+1] = n
-		}
-	})
-	for r := range rows {
-		start[r+1] += start[r]
-	}
+	start := rowStarts(at, rows, w)
 	res := make([]float64, start[rows])
 	par.For(rows, max(1, 16384/w), func(lo, hi int) {
 		fq := make([]float64, w)
@@ -226,4 +212,26 @@ func sampleSqrtLastAxis(g []float64, at []bool, w int, s float64) []float64 {
 		}
 	})
 	return res
+}
+
+// rowStarts returns, for each of the rows of length w of at, the number of true values
+// in the rows before it (rows+1 entries): where each row's results start in a raster-
+// order output.
+func rowStarts(at []bool, rows, w int) []int {
+	start := make([]int, rows+1)
+	par.For(rows, max(1, 16384/w), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			n := 0
+			for _, b := range at[r*w : (r+1)*w] {
+				if b {
+					n++
+				}
+			}
+			start[r+1] = n
+		}
+	})
+	for r := range rows {
+		start[r+1] += start[r]
+	}
+	return start
 }

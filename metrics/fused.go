@@ -73,21 +73,7 @@ func sampleDistancesPlanes(target, at []bool, shape []int, sp []float64) (res []
 	})
 	// Output offsets: query voxels before each row.
 	rows := d * h
-	start := make([]int, rows+1)
-	par.For(rows, max(1, 16384/w), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			n := 0
-			for _, b := range at[r*w : (r+1)*w] {
-				if b {
-					n++
-				}
-			}
-			start[r+1] = n
-		}
-	})
-	for r := range rows {
-		start[r+1] += start[r]
-	}
+	start := rowStarts(at, rows, w)
 	res = make([]float64, start[rows])
 	inf := math.Inf(1)
 	type scratch struct {

@@ -33,7 +33,6 @@ func scanClasses[L Label](pred, gt []L, shape []int, classes []int) []*boxPair {
 	type part struct {
 		lo, hi     []int // nc×nd
 		na, nb, ni []int
-		bad        bool
 	}
 	chunk := max(1, (1<<16)/w)
 	parts := make([]part, (rows+chunk-1)/chunk)
