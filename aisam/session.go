@@ -213,6 +213,9 @@ func (m *Model) NewSessionFromEmbedding(ctx context.Context, emb *tensor.Tensor,
 	if emb == nil || emb.Rank() != 4 || emb.Dim(0) != 1 || emb.Dim(1) != d || emb.Dim(2) != g || emb.Dim(3) != g {
 		return nil, fmt.Errorf("aisam: embedding %v, want [1 %d %d %d]", shapeOf(emb), d, g, g)
 	}
+	if origH <= 0 || origW <= 0 || origH > 1<<15 || origW > 1<<15 || origH*origW > 1<<25 {
+		return nil, fmt.Errorf("aisam: image size %dx%d (want 1..32768 per side, at most 2^25 pixels)", origW, origH)
+	}
 	if opts.PointMode == GumbelPoints {
 		return nil, fmt.Errorf("aisam: Gumbel points are random; use SoftPoints or ArgmaxPoints for segmentation")
 	}
