@@ -100,3 +100,30 @@ func TestDecoderCacheFollowsInPlaceChanges(t *testing.T) {
 		t.Error("changing the embedding changed nothing")
 	}
 }
+
+// TestPerPromptEmbeddings gives each prompt its own embedding ([B, C, h, w], as AI-SAM
+// does per image): each result must equal that prompt decoded alone on its embedding.
+func TestPerPromptEmbeddings(t *testing.T) {
+	m := loadTiny(t)
+	v := tinyVectors(t)
+	e0 := v.get("image_embedding")
+	e1 := e0.Clone()
+	for i := range e1.Data {
+		e1.Data[i] = e1.Data[i]*0.7 + 0.05
+	}
+	both := tensor.Concat(0, e0, e1)
+	pe := m.Prompt.DensePE()
+	coords := tensor.FromSlice([]float32{70, 60, 150, 100}, 2, 1, 2)
+	sp, de := m.Prompt.Forward(nil, &Points{Coords: coords, Labels: [][]int{{1}, {1}}}, nil, nil)
+	masks, _ := m.Decoder.Forward(nil, both, pe, sp, de, false)
+	for i, e := range []*tensor.Tensor{e0, e1} {
+		s1, d1 := m.Prompt.Forward(nil, &Points{Coords: tensor.FromSlice(coords.Data[2*i:2*i+2], 1, 1, 2), Labels: [][]int{{1}}}, nil, nil)
+		one, _ := m.Decoder.Forward(nil, e, pe, s1, d1, false)
+		n := one.Numel()
+		for j, x := range one.Data {
+			if math.Abs(float64(masks.Data[i*n+j]-x)) > 1e-5 {
+				t.Fatalf("prompt %d value %d: %g batched, %g alone", i, j, masks.Data[i*n+j], x)
+			}
+		}
+	}
+}
