@@ -534,7 +534,7 @@ func (f *File) openLegacy() error {
 			vk, ok1 := vm[0].(string)
 			vo, ok2 := vm[1].(int64)
 			vs, ok3 := vm[2].(int64)
-			if !ok1 || !ok2 || !ok3 || vo < 0 || vs < 0 || vo+vs > numel {
+			if !ok1 || !ok2 || !ok3 || vo < 0 || vs < 0 || vo > numel || vs > numel-vo { // no vo+vs: it can overflow
 				return nil, errf("storage view metadata %s", pickle.Describe(t[5]))
 			}
 			if s, ok := f.storages["view:"+vk]; ok {

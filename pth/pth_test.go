@@ -549,3 +549,57 @@ func TestDeepPersistentID(t *testing.T) {
 		t.Errorf("error of %d bytes", len(err.Error()))
 	}
 }
+
+// legacyViewFile builds a legacy checkpoint {"w": tensor of 2 floats} whose tensor lies on
+// a view (offset vo, size 2) of a 4-float storage holding 1, 2, 3, 4.
+func legacyViewFile(vo string) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.") // magic
+	b.WriteString("\x80\x02M\xe9\x03.")                                        // protocol 1001
+	b.WriteString("\x80\x02}.")                                                // system info
+	b.WriteString("\x80\x02}(X\x01\x00\x00\x00wctorch._utils\n_rebuild_tensor_v2\n(" +
+		"(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x04" +
+		"(X\x01\x00\x00\x001" + vo + "K\x02ttQ" +
+		"K\x00K\x02\x85K\x01\x85\x89)tRu.")
+	b.WriteString("\x80\x02](X\x01\x00\x00\x000e.") // storage keys
+	b.Write([]byte{4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0x80, 0x40})
+	return b.Bytes()
+}
+
+// TestLegacyStorageViews: a legacy storage view reads its window of the base storage, and
+// a view offset so large that offset+size overflows is rejected (it passed the bounds
+// check and pointed the reads at arbitrary bytes of the file).
+func TestLegacyStorageViews(t *testing.T) {
+	cases := []struct {
+		vo   string
+		want string // tensor values, or "" for an error
+	}{
+		{"K\x00", "[1 2]"},
+		{"K\x01", "[2 3]"},
+		{"K\x02", "[3 4]"},
+		{"K\x03", ""},
+		{"\x8a\x08\xff\xff\xff\xff\xff\xff\xff\x7f", ""}, // MaxInt64
+		{"\x8a\x08\xff\xff\xff\xff\xff\xff\xff\x3f", ""}, // MaxInt64/2: offset*4 wraps
+	}
+	for _, c := range cases {
+		b := legacyViewFile(c.vo)
+		f, err := NewReader(bytes.NewReader(b), int64(len(b)))
+		if c.want == "" {
+			if err == nil || !errors.Is(err, ErrFormat) {
+				t.Errorf("view offset %q: err %v, want ErrFormat", c.vo, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("view offset %q: %v", c.vo, err)
+		}
+		sd, err := f.StateDict()
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := sd[0].Tensor.Float32()
+		if err != nil || fmt.Sprint(x.Data) != c.want {
+			t.Errorf("view offset %q: %v %v, want %s", c.vo, x, err, c.want)
+		}
+	}
+}
