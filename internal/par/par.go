@@ -48,17 +48,46 @@ func For(n, grain int, fn func(lo, hi int)) {
 	active.Add(1)
 	defer active.Add(-1)
 	var wg sync.WaitGroup
+	var pc panicCatcher
 	chunk := (n + w - 1) / w
 	for lo := chunk; lo < n; lo += chunk {
 		hi := min(lo+chunk, n)
 		wg.Add(1)
 		go func(lo, hi int) {
 			defer wg.Done()
+			defer pc.catch()
 			fn(lo, hi)
 		}(lo, hi)
 	}
-	fn(0, min(chunk, n))
+	func() {
+		defer pc.catch()
+		fn(0, min(chunk, n))
+	}()
 	wg.Wait()
+	pc.rethrow()
+}
+
+// panicCatcher carries the first panic of a parallel loop's chunks to its caller: a panic
+// on a worker goroutine would otherwise end the process, out of reach of the recover with
+// which an API boundary turns a kernel's panic into an error.
+type panicCatcher struct {
+	once sync.Once
+	val  any
+	hit  atomic.Bool
+}
+
+// catch is deferred around each chunk.
+func (pc *panicCatcher) catch() {
+	if p := recover(); p != nil {
+		pc.once.Do(func() { pc.val = p; pc.hit.Store(true) })
+	}
+}
+
+// rethrow re-panics in the caller, once every chunk has finished.
+func (pc *panicCatcher) rethrow() {
+	if pc.hit.Load() {
+		panic(pc.val)
+	}
 }
 
 // ForEach calls fn(i) for each i in [0,n) with dynamic scheduling: workers take the next
@@ -78,7 +107,9 @@ func ForEach(n int, fn func(i int)) {
 	defer active.Add(-1)
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var pc panicCatcher
 	work := func() {
+		defer pc.catch()
 		for {
 			i := int(next.Add(1) - 1)
 			if i >= n {
@@ -93,4 +124,5 @@ func ForEach(n int, fn func(i int)) {
 	}
 	work()
 	wg.Wait()
+	pc.rethrow()
 }

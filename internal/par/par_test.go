@@ -77,3 +77,52 @@ func TestSetWorkers(t *testing.T) {
 		t.Fatalf("SetWorkers(0) left %d workers", Workers())
 	}
 }
+
+// A panic in any chunk, on a worker goroutine or the caller's, reaches the caller (whose
+// recover turns it into an error at an API boundary) after every worker has stopped; on a
+// worker goroutine it used to kill the process.
+func TestPanicReachesCaller(t *testing.T) {
+	defer SetWorkers(SetWorkers(4))
+	catch := func(run func()) (p any) {
+		defer func() { p = recover() }()
+		run()
+		return nil
+	}
+	for _, bad := range []int{0, 5, 99} {
+		var running atomic.Int32
+		p := catch(func() {
+			For(100, 1, func(lo, hi int) {
+				running.Add(1)
+				defer running.Add(-1)
+				if lo <= bad && bad < hi {
+					panic("bad index")
+				}
+			})
+		})
+		if p != "bad index" {
+			t.Errorf("For, panic at %d: recovered %v", bad, p)
+		}
+		if n := running.Load(); n != 0 {
+			t.Errorf("For, panic at %d: %d chunks still running after the panic returned", bad, n)
+		}
+		p = catch(func() {
+			ForEach(100, func(i int) {
+				running.Add(1)
+				defer running.Add(-1)
+				if i == bad {
+					panic("bad item")
+				}
+			})
+		})
+		if p != "bad item" {
+			t.Errorf("ForEach, panic at %d: recovered %v", bad, p)
+		}
+		if n := running.Load(); n != 0 {
+			t.Errorf("ForEach, panic at %d: %d items still running after the panic returned", bad, n)
+		}
+	}
+	// The pool is usable, and parallel, afterwards.
+	if active.Load() != 0 {
+		t.Fatalf("active = %d after the panics", active.Load())
+	}
+}
