@@ -43,6 +43,9 @@ func TestScalarsAndEmpty(t *testing.T) {
 	if s := Sum(e, 0, false); !EqualShape(s.Shape(), []int{4}) || s.Data[0] != 0 {
 		t.Errorf("Sum over an empty axis = %v, want zeros of shape [4]", s)
 	}
+	if r := e.Reshape(-1, 2, 2); !EqualShape(r.Shape(), []int{0, 2, 2}) {
+		t.Errorf("Reshape(-1, 2, 2) of shape [0 4] = %v, want shape [0 2 2]", r.Shape())
+	}
 	c := Concat(0, New(0, 3), Full(1, 2, 3))
 	if !EqualShape(c.Shape(), []int{2, 3}) || c.Data[5] != 1 {
 		t.Errorf("Concat with an empty piece = %v", c)
@@ -72,6 +75,10 @@ func TestShapeErrorsPanicWithOpName(t *testing.T) {
 		{"tensor.LayerNorm", func() { LayerNorm(New(2, 3), New(4), nil, 1e-5) }},
 		{"tensor.IndexSelect", func() { IndexSelect(New(2, 3), 1, []int{3}) }},
 		{"tensor.Sum", func() { Sum(New(2, 3), 2, false) }},
+		{"tensor.Reshape", func() { New(2, 3).Reshape(4, -1) }},
+		{"tensor.Reshape", func() { New(4).Reshape(-2, -2) }},       // negative dims whose product matches
+		{"tensor.Reshape", func() { New(0, 3).Reshape(0, -1) }},     // -1 is ambiguous with no elements
+		{"tensor.Reshape", func() { New(2, 3).Reshape(-1, 3, -1) }}, // two inferred dims
 	}
 	for _, c := range cases {
 		func() {

@@ -91,9 +91,15 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 			infer = i
 			continue
 		}
+		if d < 0 {
+			panic(fmt.Sprintf("tensor.Reshape: negative dimension in %v", shape))
+		}
 		n *= d
 	}
-	if infer >= 0 && n > 0 {
+	if infer >= 0 {
+		if n == 0 {
+			panic(fmt.Sprintf("tensor.Reshape: cannot infer the -1 in %v: the other dimensions have no elements", shape))
+		}
 		s[infer] = len(t.Data) / n
 		n *= s[infer]
 	}
