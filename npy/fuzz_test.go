@@ -37,7 +37,7 @@ func FuzzRead(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if err := a.validate(); err != nil {
+		if err := a.Validate(); err != nil {
 			t.Fatalf("Read returned an inconsistent array: %v", err)
 		}
 		if _, err := a.Tensor(); err != nil {
@@ -64,7 +64,7 @@ func FuzzNPZ(f *testing.F) {
 		}
 		for _, n := range z.Names() {
 			if a, err := z.Get(n); err == nil {
-				if err := a.validate(); err != nil {
+				if err := a.Validate(); err != nil {
 					t.Fatalf("member %q inconsistent: %v", n, err)
 				}
 			}

@@ -273,14 +273,15 @@ func (a *Array) Int64() ([]int64, error) {
 
 // Tensor returns the array as a float32 tensor of the same shape.
 func (a *Array) Tensor() (*tensor.Tensor, error) {
-	if err := a.validate(); err != nil {
+	if err := a.Validate(); err != nil {
 		return nil, err
 	}
 	return tensor.FromSlice(a.Float32(), a.Shape...), nil
 }
 
-// validate checks that Data matches DType and Shape.
-func (a *Array) validate() error {
+// Validate checks that Data matches DType and Shape (a supported dtype, no negative
+// dimension, exactly Numel()*DType.Size() bytes).
+func (a *Array) Validate() error {
 	sz := a.DType.Size()
 	if sz == 0 {
 		return fmt.Errorf("npy: unsupported dtype %q", a.DType)
@@ -374,7 +375,7 @@ func FromTensor(t *tensor.Tensor) *Array {
 
 func newArray(dt DType, shape []int, data []byte) (*Array, error) {
 	a := &Array{DType: dt, Shape: append([]int{}, shape...), Data: data}
-	if err := a.validate(); err != nil {
+	if err := a.Validate(); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -827,7 +828,7 @@ func (p *litParser) value(depth int) (any, error) {
 // Write writes a as a .npy file (format 1.0, or 2.0 if the header needs it), with the
 // header padded so that the data starts on a 64-byte boundary, as numpy does.
 func Write(w io.Writer, a *Array) error {
-	if err := a.validate(); err != nil {
+	if err := a.Validate(); err != nil {
 		return err
 	}
 	var sh strings.Builder

@@ -150,7 +150,7 @@ func EncodeNPZ(w io.Writer, members []Member, compress bool) error {
 			return fmt.Errorf("npy: duplicate npz member %q", m.Name)
 		}
 		seen[m.Name] = true
-		if err := m.Array.validate(); err != nil {
+		if err := m.Array.Validate(); err != nil {
 			return fmt.Errorf("npz member %q: %w", m.Name, err)
 		}
 	}

@@ -333,8 +333,8 @@ func Encode(w io.Writer, arrays []npy.Member, metadata map[string]string) error 
 		if !ok {
 			return fmt.Errorf("safetensors: tensor %q: unsupported dtype %q", m.Name, m.Array.DType)
 		}
-		if want := int64(m.Array.Numel() * m.Array.DType.Size()); int64(len(m.Array.Data)) != want || m.Array.Numel() < 0 {
-			return fmt.Errorf("safetensors: tensor %q has %d bytes for shape %v of %s", m.Name, len(m.Array.Data), m.Array.Shape, m.Array.DType)
+		if err := m.Array.Validate(); err != nil {
+			return fmt.Errorf("safetensors: tensor %q: %w", m.Name, err)
 		}
 		shape := m.Array.Shape
 		if shape == nil {

@@ -191,3 +191,23 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// TestEncodeRejectsInvalidArrays: Encode writes only arrays whose shape, dtype and data
+// agree; two negative dimensions multiply to a positive count that matched the data and
+// were written into a header no reader accepts.
+func TestEncodeRejectsInvalidArrays(t *testing.T) {
+	cases := []struct {
+		name string
+		a    *npy.Array
+	}{
+		{"two negative dims", &npy.Array{DType: npy.Float32, Shape: []int{-1, -4}, Data: make([]byte, 16)}},
+		{"short data", &npy.Array{DType: npy.Float32, Shape: []int{2, 2}, Data: make([]byte, 12)}},
+		{"bad dtype", &npy.Array{DType: "c8", Shape: []int{1}, Data: make([]byte, 8)}},
+	}
+	for _, c := range cases {
+		var b bytes.Buffer
+		if err := Encode(&b, []npy.Member{{Name: "w", Array: c.a}}, nil); err == nil {
+			t.Errorf("%s: encoded", c.name)
+		}
+	}
+}
