@@ -146,6 +146,7 @@ func TestSchedules(t *testing.T) {
 		{"poly start of decay", wp, 250, 5e-3},
 		{"poly half", wp, 750, 5e-3 * math.Pow(0.5, 7)},
 		{"poly past total", wp, 1300, 0},
+		{"poly zero total", optim.WarmupPoly{Base: 1, Power: 0.9}, 0, 0}, // 0/0 gave a NaN rate
 		{"poly no warm-up", optim.WarmupPoly{Base: 1, Total: 10, Power: 0.9}, 3, math.Pow(0.7, 0.9)},
 		{"cosine warm-up", wc, 4, 1e-3 * 5 / 10},
 		{"cosine start", wc, 10, 1e-3},
@@ -154,7 +155,7 @@ func TestSchedules(t *testing.T) {
 		{"constant", optim.Constant(0.3), 99, 0.3},
 	}
 	for _, tc := range tests {
-		if got := tc.s.LR(tc.iter); math.Abs(got-tc.want) > 1e-12 {
+		if got := tc.s.LR(tc.iter); !(math.Abs(got-tc.want) <= 1e-12) { // NaN fails too
 			t.Errorf("%s: LR(%d) = %v, want %v", tc.name, tc.iter, got, tc.want)
 		}
 	}

@@ -28,7 +28,7 @@ func (s WarmupPoly) LR(iter int) float64 {
 	}
 	shift := iter - s.Warmup
 	f := 1 - float64(shift)/float64(s.Total)
-	if f <= 0 {
+	if !(f > 0) { // also NaN, from Total 0
 		return 0
 	}
 	return s.Base * math.Pow(f, s.Power)
