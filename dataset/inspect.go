@@ -138,7 +138,11 @@ func inspect(path string, opt InspectOptions, depth int) (*Report, error) {
 		g.Items = g.Items[:limit(len(g.Items))]
 		r.Groups = append(r.Groups, g)
 	case LayoutFile:
-		r.Groups = append(r.Groups, Group{Name: "arrays", Items: inspectFile(path)})
+		items := inspectFile(path)
+		if items == nil {
+			return nil, fmt.Errorf("dataset: %s: %w: not a .nii(.gz), .hdr, .npy, .npz or .h5 file", path, ErrNoLayout)
+		}
+		r.Groups = append(r.Groups, Group{Name: "arrays", Items: items})
 	case LayoutFolders:
 		ents, err := os.ReadDir(path)
 		if err != nil {

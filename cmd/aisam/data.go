@@ -65,7 +65,9 @@ func dataInspect(w io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	printReport(w, r, *verbose)
+	if n := printReport(w, r, *verbose); n > 0 {
+		return fmt.Errorf("%d item(s) could not be read (ERROR lines above)", n)
+	}
 	return nil
 }
 
@@ -76,7 +78,8 @@ const (
 	listHead = 10
 )
 
-func printReport(w io.Writer, r *dataset.Report, verbose bool) {
+// printReport writes r for a reader and returns the number of unreadable items.
+func printReport(w io.Writer, r *dataset.Report, verbose bool) (failures int) {
 	fmt.Fprintf(w, "%s: %s layout", r.Path, r.Layout)
 	if len(r.Parts) > 0 {
 		var ps []string
@@ -151,14 +154,16 @@ func printReport(w io.Writer, r *dataset.Report, verbose bool) {
 			}
 			fmt.Fprintln(w)
 		}
+		failures += failed
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	for _, p := range r.Parts {
 		fmt.Fprintln(w)
-		printReport(w, p, verbose)
+		failures += printReport(w, p, verbose)
 	}
+	return failures
 }
 
 func dims(s []int) string {

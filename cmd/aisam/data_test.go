@@ -65,6 +65,26 @@ func TestDataInspectFixtures(t *testing.T) {
 	if err := dataInspect(&out, []string{t.TempDir()}); err == nil {
 		t.Error("an empty folder has a layout")
 	}
+	// A file of no known type is an error, and so (after the listing) is an unreadable item.
+	if err := dataInspect(&out, []string{filepath.Join(testref.Dir(t, "fixtures/nifti"), "aal_labels.txt")}); err == nil {
+		t.Error("a text file inspected as data")
+	}
+	bad := t.TempDir()
+	good, err := os.ReadFile(filepath.Join(testref.Dir(t, "fixtures/npy"), "float64_3x5.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bad, "ok.npy"), good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bad, "cut.npy"), good[:100], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	err = dataInspect(&out, []string{bad})
+	if s := out.String(); err == nil || !strings.Contains(s, "cut.npy") || !strings.Contains(s, "ERROR") || !strings.Contains(s, "3x5 f8 range [-0.5, 1.25]") {
+		t.Errorf("truncated file: err %v, output:\n%s", err, s)
+	}
 	// -v lists every item of a large group.
 	out.Reset()
 	if err := dataInspect(&out, []string{"-v", testref.Dir(t, "fixtures/metrics/2d")}); err != nil {
