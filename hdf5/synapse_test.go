@@ -248,3 +248,39 @@ func BenchmarkReadGzip(b *testing.B) {
 		}
 	}
 }
+
+// TestSynapseGzipChunkIndex reads the v1 B-tree chunk index of case0001_gzip's image and
+// compares it with the chunk table of the fixtures' README (offset → file position,
+// stored bytes), including the four edge chunks at z = 2 that reach past D = 3.
+func TestSynapseGzipChunkIndex(t *testing.T) {
+	f, err := OpenFile(filepath.Join(testref.Dir(t, "fixtures/synapse/test_vol_h5"), "case0001_gzip.npy.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d, err := f.Dataset("image")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[[3]uint64][2]uint64{
+		{0, 0, 0}: {4536, 1872}, {0, 0, 32}: {6408, 1936}, {0, 32, 0}: {8344, 2023}, {0, 32, 32}: {10367, 1991},
+		{2, 0, 0}: {12358, 1068}, {2, 0, 32}: {13426, 1029}, {2, 32, 0}: {14455, 1139}, {2, 32, 32}: {15594, 1156},
+	}
+	d.f = d.f.op()
+	chunks, err := d.btreeChunks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chunks) != len(want) {
+		t.Fatalf("%d chunks, want %d", len(chunks), len(want))
+	}
+	for _, c := range chunks {
+		w, ok := want[[3]uint64(c.offset)]
+		if !ok || c.addr != w[0] || c.size != w[1] || c.mask != 0 {
+			t.Errorf("chunk %v at %d, %d bytes, mask %d; want %v", c.offset, c.addr, c.size, c.mask, w)
+		}
+	}
+	if fs := d.Filters(); len(fs) != 1 || fs[0] != "deflate" {
+		t.Errorf("filters %v, want [deflate]", fs)
+	}
+}
