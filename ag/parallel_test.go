@@ -75,7 +75,7 @@ func TestBackwardSameOnAnyWorkerCount(t *testing.T) {
 					scale = math.Max(scale, math.Abs(float64(ref[i][j])))
 					diff = math.Max(diff, math.Abs(float64(ref[i][j]-got[i][j])))
 				}
-				if diff > 1e-5*scale {
+				if !(diff <= 1e-5*scale) {
 					t.Errorf("%s input %d: %d workers differ from 1 by %.3g (scale %.3g)", cases[c].name, i, w, diff, scale)
 				}
 			}

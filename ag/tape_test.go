@@ -99,7 +99,7 @@ func TestGumbelHardIsOneHotOfArgmax(t *testing.T) {
 		}
 		for k := 0; k < 9; k++ {
 			v := y.Data[row*9+k]
-			if k == best && math.Abs(float64(v)-1) > 1e-6 || k != best && v != 0 {
+			if k == best && !(math.Abs(float64(v)-1) <= 1e-6) || k != best && v != 0 {
 				t.Fatalf("row %d: %v, want one-hot at %d", row, y.Data[row*9:row*9+9], best)
 			}
 		}
@@ -132,7 +132,7 @@ func TestGumbelSamplesSoftmax(t *testing.T) {
 	for k, v := range logits.Data {
 		p := math.Exp(float64(v)) / z
 		// 5 standard deviations of a binomial proportion
-		if f := counts[k] / n; math.Abs(f-p) > 5*math.Sqrt(p*(1-p)/n) {
+		if f := counts[k] / n; !(math.Abs(f-p) <= 5*math.Sqrt(p*(1-p)/n)) {
 			t.Errorf("class %d chosen %.4f of the time, want %.4f", k, f, p)
 		}
 	}

@@ -36,10 +36,10 @@ func uniformStats(t *testing.T, name string, x *T, bound float64) {
 	if mx > bound*(1+1e-6) || mx < 0.97*bound {
 		t.Errorf("%s: max |v| = %.5g, want just under the bound %.5g", name, mx, bound)
 	}
-	if math.Abs(mean) > 4*bound/math.Sqrt(3*n) {
+	if !(math.Abs(mean) <= 4*bound/math.Sqrt(3*n)) {
 		t.Errorf("%s: mean %.3g is not centred", name, mean)
 	}
-	if want := bound / math.Sqrt(3); math.Abs(std-want) > 0.06*want {
+	if want := bound / math.Sqrt(3); !(math.Abs(std-want) <= 0.06*want) {
 		t.Errorf("%s: std %.4g, want %.4g", name, std, want)
 	}
 }
@@ -78,7 +78,7 @@ func TestDefaultInit(t *testing.T) {
 		sum += float64(v)
 		ss += float64(v) * float64(v)
 	}
-	if m, sd := sum/1e4, math.Sqrt(ss/1e4); math.Abs(m) > 0.04 || math.Abs(sd-1) > 0.03 {
+	if m, sd := sum/1e4, math.Sqrt(ss/1e4); !(math.Abs(m) <= 0.04) || !(math.Abs(sd-1) <= 0.03) {
 		t.Errorf("Embedding ~ N(0,1): mean %.3g std %.3g", m, sd)
 	}
 	ln := nn.NewLayerNorm(s.Sub("ln"), 8, 1e-6)
@@ -288,7 +288,7 @@ func TestAttentionGradient(t *testing.T) {
 	tp.Watch(a.KProj.Bias)
 	tp.Backward(tp.SumAll(tp.Square(a.Forward(tp, q, k, v))))
 	for _, g := range tp.Grad(a.KProj.Bias).Data {
-		if math.Abs(float64(g)) > 1e-5 {
+		if !(math.Abs(float64(g)) <= 1e-5) {
 			t.Fatalf("key-bias gradient %v, want 0", tp.Grad(a.KProj.Bias).Data)
 		}
 	}
@@ -331,7 +331,7 @@ func TestLoRAQKV(t *testing.T) {
 	}
 	for _, a := range []*T{l.Q.A, l.V.A} {
 		for _, v := range a.Data {
-			if v == 0 || math.Abs(float64(v)) > 1/math.Sqrt(6) {
+			if v == 0 || !(math.Abs(float64(v)) <= 1/math.Sqrt(6)) {
 				t.Fatalf("A value %v outside kaiming_uniform(a=√5)'s (0, 1/√in]", v)
 			}
 		}
@@ -382,7 +382,7 @@ func TestLoRAQKV(t *testing.T) {
 	l.Merge() // idempotent
 	after := l.Forward(nil, x)
 	for i := range before.Data {
-		if math.Abs(float64(before.Data[i]-after.Data[i])) > 1e-5*(1+math.Abs(float64(before.Data[i]))) {
+		if !(math.Abs(float64(before.Data[i]-after.Data[i])) <= 1e-5*(1+math.Abs(float64(before.Data[i])))) {
 			t.Fatalf("merged output %v differs from unmerged %v at %d", after.Data[i], before.Data[i], i)
 		}
 	}

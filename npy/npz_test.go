@@ -42,7 +42,7 @@ func TestNPZFixtures(t *testing.T) {
 				// np.linspace(-1, 1, 12, dtype=float32): computed in float64, then cast.
 				for i, v := range a.Float32() {
 					w := float32(-1 + 2*float64(i)/11)
-					if math.Abs(float64(v-w)) > 1e-7 {
+					if !(math.Abs(float64(v-w)) <= 1e-7) {
 						return fmt.Errorf("[%d] = %v, want %v", i, v, w)
 					}
 				}

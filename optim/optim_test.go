@@ -62,7 +62,7 @@ func TestAdamWMatchesFloat64(t *testing.T) {
 		}
 		ref.step(p64, g64)
 		for i := range p64 {
-			if d := math.Abs(float64(p.Data[i]) - p64[i]); d > 1e-6*math.Max(1, math.Abs(p64[i])) {
+			if d := math.Abs(float64(p.Data[i]) - p64[i]); !(d <= 1e-6*math.Max(1, math.Abs(p64[i]))) {
 				t.Fatalf("step %d param %d: %v, float64 reference %v", step, i, p.Data[i], p64[i])
 			}
 		}
@@ -80,7 +80,7 @@ func TestAdamWFirstStepByHand(t *testing.T) {
 	}
 	want := []float64{1*(1-0.001) - 0.1*0.3/(0.3+1e-8), -2*(1-0.001) + 0.1*4/(4+1e-8), 0.5 * (1 - 0.001)}
 	for i, w := range want {
-		if math.Abs(float64(p.Data[i])-w) > 1e-6 {
+		if !(math.Abs(float64(p.Data[i])-w) <= 1e-6) {
 			t.Fatalf("param %d = %v, want %v", i, p.Data[i], w)
 		}
 	}
@@ -117,15 +117,15 @@ func TestClipGradNorm(t *testing.T) {
 		a := tensor.FromSlice([]float32{3, 4}, 2)
 		b := tensor.FromSlice([]float32{12}, 1)
 		norm := optim.ClipGradNorm([]*tensor.Tensor{a, nil, b}, tc.max)
-		if math.Abs(norm-13) > 1e-9 {
+		if !(math.Abs(norm-13) <= 1e-9) {
 			t.Fatalf("norm %v, want 13", norm)
 		}
 		for i, want := range []float64{3, 4} {
-			if math.Abs(float64(a.Data[i])-want*tc.scale) > 1e-6 {
+			if !(math.Abs(float64(a.Data[i])-want*tc.scale) <= 1e-6) {
 				t.Fatalf("max %v: a = %v, want %v", tc.max, a.Data, want*tc.scale)
 			}
 		}
-		if math.Abs(float64(b.Data[0])-12*tc.scale) > 1e-6 {
+		if !(math.Abs(float64(b.Data[0])-12*tc.scale) <= 1e-6) {
 			t.Fatalf("max %v: b = %v", tc.max, b.Data)
 		}
 	}

@@ -93,7 +93,7 @@ func TestRelPosAttentionMatchesFloat64(t *testing.T) {
 			want := refRelPosAttention(qkv, tc.heads, tc.gh, tc.gw, rh, rw, scale)
 			got := RelPosAttention(qkv, tc.heads, tc.gh, tc.gw, rh, rw, float32(scale))
 			for i, w := range want {
-				if d := math.Abs(float64(got.Data[i]) - w); d > 2e-5+2e-5*math.Abs(w) {
+				if d := math.Abs(float64(got.Data[i]) - w); !(d <= 2e-5+2e-5*math.Abs(w)) {
 					t.Fatalf("element %d: %g, want %g", i, got.Data[i], w)
 				}
 			}

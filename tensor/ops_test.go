@@ -165,7 +165,7 @@ func TestReduce(t *testing.T) {
 		t.Errorf("ArgMax = %v, want [1 0] (first on ties)", am)
 	}
 	big := Full(0.1, 1000, 1000)
-	if s := SumAll(big); math.Abs(s-1e6*float64(float32(0.1))) > 1e-6 {
+	if s := SumAll(big); !(math.Abs(s-1e6*float64(float32(0.1))) <= 1e-6) {
 		t.Errorf("SumAll = %v", s)
 	}
 }

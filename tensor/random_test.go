@@ -49,7 +49,7 @@ func TestRandomBroadcast(t *testing.T) {
 		for i := range a.Data {
 			r += float64(a.Data[i]) * float64(st.Data[i])
 		}
-		if d := l - r; d > 1e-4 || d < -1e-4 {
+		if d := l - r; !(d <= 1e-4 && d >= -1e-4) {
 			t.Fatalf("shapes %v -> %v: <Bx,y> = %v, <x,S y> = %v", sa, shape, l, r)
 		}
 	}

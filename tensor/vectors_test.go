@@ -153,7 +153,7 @@ func TestVectorsBilinearAlignCorners(t *testing.T) {
 		in, want := v["in/target_onehot_"+c], v["out/attn/"+c+"/target_resized"]
 		got := ResizeBilinear(in, 64, 64, true)
 		shapeIs(t, "target_resized", got, want.Shape()...)
-		if d := maxAbs(got.Data, want.Data); d > 1.2e-7 {
+		if d := maxAbs(got.Data, want.Data); !(d <= 1.2e-7) {
 			t.Errorf("case %s: max abs diff %g (max %d ulp)", c, d, maxULP(got.Data, want.Data))
 		}
 	}
@@ -177,7 +177,7 @@ func TestVectorsBilinearPostprocess(t *testing.T) {
 		if low.Dim(1) > 1 {
 			tol = 0
 		}
-		if d := maxAbs(got.Data, want.Data); d > tol {
+		if d := maxAbs(got.Data, want.Data); !(d <= tol) {
 			t.Errorf("%s: max abs diff %g (max %d ulp)", c, d, maxULP(got.Data, want.Data))
 		}
 	}

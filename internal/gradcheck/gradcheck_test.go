@@ -71,7 +71,7 @@ func TestReferenceOpsByHand(t *testing.T) {
 	r := ResizeBilinear(x, 1, 8, false).Data
 	wr := []float64{0, .25, .75, 1.25, 1.75, 2.25, 2.75, 3}
 	for i := range wr {
-		if math.Abs(r[i]-wr[i]) > 1e-12 {
+		if !(math.Abs(r[i]-wr[i]) <= 1e-12) {
 			t.Fatalf("bilinear %v, want %v", r, wr)
 		}
 	}

@@ -79,13 +79,13 @@ func TestGELU(t *testing.T) {
 		// Relative where the value is not tiny, absolute (scaled by |x|) everywhere. The
 		// relative error peaks (~6e-7) in the negative tail, where exp's argument -x²/2
 		// carries half an ulp of rounding; torch's own 1+erf form is far worse there.
-		if worstRel > 8e-7 || worstAbs > 2e-7 {
+		if !(worstRel <= 8e-7 && worstAbs <= 2e-7) {
 			t.Errorf("GELU: worst relative error %g, worst |x|-scaled absolute error %g", worstRel, worstAbs)
 		}
 		// Hand value: Φ(1) = 0.8413447460685429.
 		one := []float32{1, -1}
 		GELU(one, one)
-		if math.Abs(float64(one[0])-0.8413447460685429) > 1e-7 || math.Abs(float64(one[1])+0.15865525393145707) > 1e-7 {
+		if !(math.Abs(float64(one[0])-0.8413447460685429) <= 1e-7) || !(math.Abs(float64(one[1])+0.15865525393145707) <= 1e-7) {
 			t.Errorf("GELU(±1) = %v", one)
 		}
 		inf := []float32{float32(math.Inf(1)), float32(math.NaN())}
@@ -120,7 +120,7 @@ func TestSoftmax(t *testing.T) {
 			}
 			for i, v := range x {
 				want := math.Exp(float64(v)-m) / s
-				if math.Abs(float64(got[i])-want) > 1e-7+4e-7*want {
+				if !(math.Abs(float64(got[i])-want) <= 1e-7+4e-7*want) {
 					t.Fatalf("n=%d: softmax[%d] = %v, want %v", n, i, got[i], want)
 				}
 			}
@@ -174,12 +174,12 @@ func TestLayerNormRow(t *testing.T) {
 				v /= float64(n)
 				for i, q := range x {
 					want := (float64(q)-m)/math.Sqrt(v+1e-6)*float64(w[i]) + float64(b[i])
-					if math.Abs(float64(got[i])-want) > 1e-6*math.Max(1, math.Abs(want)) {
+					if !(math.Abs(float64(got[i])-want) <= 1e-6*math.Max(1, math.Abs(want))) {
 						t.Fatalf("n=%d shift=%v: [%d] = %v, want %v", n, shift, i, got[i], want)
 					}
 				}
 				mean, variance := MeanVar(x)
-				if math.Abs(mean-m) > 1e-9*math.Max(1, math.Abs(m)) || math.Abs(variance-v) > 1e-6*v+1e-12 {
+				if !(math.Abs(mean-m) <= 1e-9*math.Max(1, math.Abs(m))) || !(math.Abs(variance-v) <= 1e-6*v+1e-12) {
 					t.Errorf("MeanVar = %v, %v, want %v, %v", mean, variance, m, v)
 				}
 			}
@@ -226,16 +226,16 @@ func TestAssemblyMatchesGo(t *testing.T) {
 		}
 		// The assembly adds its two streams in float32 before widening (one rounding
 		// per pair, <= 2^-24 relative).
-		if math.Abs(sa-sg) > 1e-7*sg {
+		if !(math.Abs(sa-sg) <= 1e-7*sg) {
 			t.Errorf("expSubSum n=%d: asm %v, go %v", n, sa, sg)
 		}
 		if ma, mg := maxAVX2(x), maxGo(x); ma != mg {
 			t.Errorf("max n=%d: asm %v, go %v", n, ma, mg)
 		}
-		if sa, sg := sumAVX2(x), sumGo(x); math.Abs(sa-sg) > 1e-12*math.Max(1, math.Abs(sg)) {
+		if sa, sg := sumAVX2(x), sumGo(x); !(math.Abs(sa-sg) <= 1e-12*math.Max(1, math.Abs(sg))) {
 			t.Errorf("sum n=%d: asm %v, go %v", n, sa, sg)
 		}
-		if sa, sg := sumSqDevAVX2(x, 0.25, 1e-9), sumSqDevGo(x, 0.25, 1e-9); math.Abs(sa-sg) > 1e-12*sg {
+		if sa, sg := sumSqDevAVX2(x, 0.25, 1e-9), sumSqDevGo(x, 0.25, 1e-9); !(math.Abs(sa-sg) <= 1e-12*sg) {
 			t.Errorf("sumSqDev n=%d: asm %v, go %v", n, sa, sg)
 		}
 		w, b := make([]float32, n), make([]float32, n)
@@ -285,7 +285,7 @@ func TestBiasGELU(t *testing.T) {
 			BiasGELU(got, x, b)
 			for i := range x {
 				want := geluRef(float64(x[i] + b[i]))
-				if math.Abs(float64(got[i])-want) > 2e-7*math.Max(1, math.Abs(want)) {
+				if !(math.Abs(float64(got[i])-want) <= 2e-7*math.Max(1, math.Abs(want))) {
 					t.Fatalf("n=%d: BiasGELU[%d] = %v, want %v", n, i, got[i], want)
 				}
 			}
@@ -316,7 +316,7 @@ func TestColumnKernels(t *testing.T) {
 			AddSqDevF64(acc, x, mean)
 			for i := range x {
 				d := float64(x[i]) - mean[i]
-				if want := acc0[i] + d*d; math.Abs(acc[i]-want) > 1e-15*(math.Abs(acc0[i])+d*d) {
+				if want := acc0[i] + d*d; !(math.Abs(acc[i]-want) <= 1e-15*(math.Abs(acc0[i])+d*d)) {
 					t.Fatalf("AddSqDevF64 n=%d [%d] = %v, want %v", n, i, acc[i], want)
 				}
 			}
