@@ -91,6 +91,7 @@ type LoadError struct {
 	Mismatched []string // "name: checkpoint [a b] vs model [c d]"
 }
 
+// Error lists the problems, at most ten keys of each kind.
 func (e *LoadError) Error() string {
 	var parts []string
 	add := func(what string, ks []string) {
