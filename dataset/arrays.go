@@ -94,11 +94,24 @@ func h5Pair(path string) ([]float32, []int32, []int, error) {
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: image: %w", path, err)
 	}
-	lv, err := dl.ReadFloat64()
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: label: %w", path, err)
+	// Labels are float32 in the published files: read them at that width (a float64
+	// copy of a 512x512x198 volume is 400 MB); wider integers go through float64.
+	var lab []int32
+	if t := dl.Type; t.Size <= 2 || t.Class == hdf5.Float && t.Size == 4 {
+		lv, rerr := dl.ReadFloat32()
+		if rerr == nil {
+			lab, err = toLabels(lv, path)
+		} else {
+			err = fmt.Errorf("%s: label: %w", path, rerr)
+		}
+	} else {
+		lv, rerr := dl.ReadFloat64()
+		if rerr == nil {
+			lab, err = toLabels(lv, path)
+		} else {
+			err = fmt.Errorf("%s: label: %w", path, rerr)
+		}
 	}
-	lab, err := toLabels(lv, path)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -79,11 +79,12 @@ func checkIndex(i, n int, what string) error {
 	return nil
 }
 
-// toLabels converts label values read as float64 to int32, refusing fractions, NaN and
+// toLabels converts label values read as floats to int32, refusing fractions, NaN and
 // values outside int32 (a label map is class indices, whatever dtype stored it).
-func toLabels(v []float64, what string) ([]int32, error) {
+func toLabels[F float32 | float64](v []F, what string) ([]int32, error) {
 	out := make([]int32, len(v))
-	for i, x := range v {
+	for i, f := range v {
+		x := float64(f)
 		if x != math.Trunc(x) || x < math.MinInt32 || x > math.MaxInt32 {
 			return nil, fmt.Errorf("%s: label value %v at element %d is not an integer class", what, x, i)
 		}

@@ -2,10 +2,13 @@ package dataset
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aisam/aisam/internal/testref"
@@ -121,5 +124,22 @@ with h5py.File(ours, "r") as f:
 			}
 			t.Errorf("%dx%dx%d: %d bytes, h5py wrote %d; first difference at byte %d", v.D, v.H, v.W, len(got), len(want), n)
 		}
+	}
+}
+
+// A fractional label in an HDF5 test volume is refused, not truncated: the fixture's
+// label data start at byte 51200 (README §1).
+func TestH5PairFractionalLabel(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testref.Dir(t, "fixtures/synapse/test_vol_h5"), "case0001.npy.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint32(b[51200+4*100:], math.Float32bits(2.5))
+	p := filepath.Join(t.TempDir(), "bad.npy.h5")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := h5Pair(p); err == nil || !strings.Contains(err.Error(), "2.5 at element 100") {
+		t.Errorf("fractional label: %v", err)
 	}
 }

@@ -185,11 +185,7 @@ func ReadNIfTIVolume(name, image, label string, it Intensity) (*Volume, error) {
 				}
 			}
 		}
-		f := make([]float64, len(lv.Data))
-		for i, x := range lv.Data {
-			f[i] = float64(x)
-		}
-		if v.Label, err = toLabels(f, label); err != nil {
+		if v.Label, err = toLabels(lv.Data, label); err != nil {
 			return nil, err
 		}
 	}
