@@ -133,6 +133,8 @@ const (
 	// this many, so that a tiny file cannot request a huge allocation.
 	maxBroadcastNumel = 1 << 22
 	maxPickle         = 1 << 30
+	// _rebuild_from_type_v2 calls wrapping one another.
+	maxRebuildDepth = 4
 )
 
 // File is an open checkpoint.
@@ -344,8 +346,8 @@ func parsePID(pid any, minLen int) (key string, dt DType, numel int64, err error
 
 // hookTensors makes d rebuild tensors as *Tensor and accept BUILD on them.
 func hookTensors(d *pickle.Decoder) {
-	var reduce func(fn any, args pickle.Tuple) (any, bool, error)
-	reduce = func(fn any, args pickle.Tuple) (any, bool, error) {
+	var reduce func(fn any, args pickle.Tuple, depth int) (any, bool, error)
+	reduce = func(fn any, args pickle.Tuple, depth int) (any, bool, error) {
 		g, ok := fn.(pickle.Global)
 		if !ok {
 			return nil, false, nil
@@ -387,16 +389,20 @@ func hookTensors(d *pickle.Decoder) {
 			return nil, false, errf("%s of %T", g, args[0])
 		case "torch._tensor._rebuild_from_type_v2":
 			// (func, new_type, args, state): a tensor subclass; rebuild the plain tensor.
+			// torch never nests these; a file that does could recurse past the stack.
+			if depth >= maxRebuildDepth {
+				return nil, false, errf("%s nested more than %d deep", g, maxRebuildDepth)
+			}
 			if len(args) >= 3 {
 				if inner, ok := args[2].(pickle.Tuple); ok {
-					return reduce(args[0], inner)
+					return reduce(args[0], inner, depth+1)
 				}
 			}
 			return nil, false, errf("%s with arguments %s", g, pickle.Describe(args))
 		}
 		return nil, false, nil
 	}
-	d.Reduce = reduce
+	d.Reduce = func(fn any, args pickle.Tuple) (any, bool, error) { return reduce(fn, args, 0) }
 	d.Build = func(obj, state any) (bool, error) {
 		_, isTensor := obj.(*Tensor)
 		return isTensor, nil // tensor state (requires_grad, hooks) does not matter here

@@ -603,3 +603,50 @@ func TestLegacyStorageViews(t *testing.T) {
 		}
 	}
 }
+
+// TestRebuildFromType: a tensor subclass (torch._tensor._rebuild_from_type_v2 around
+// _rebuild_tensor_v2, as torch pickles nn.Parameter subclasses) rebuilds the plain tensor;
+// wrappers nested deeper than torch ever writes are rejected, since each level recursed.
+func TestRebuildFromType(t *testing.T) {
+	const (
+		v2  = "ctorch._utils\n_rebuild_tensor_v2\n"
+		ft  = "ctorch._tensor\n_rebuild_from_type_v2\n"
+		typ = "ctorch.nn.parameter\nParameter\n"
+		pid = "(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x04tQ"
+	)
+	for _, c := range []struct {
+		levels int
+		ok     bool
+	}{{0, true}, {1, true}, {maxRebuildDepth, true}, {maxRebuildDepth + 1, false}, {50, false}} {
+		fn, args := v2, "("+pid+"K\x00(K\x04tK\x01\x85\x89)t"
+		for range c.levels {
+			fn, args = ft, "("+fn+typ+args+"}t"
+		}
+		pkl := "\x80\x02}(X\x01\x00\x00\x00w" + fn + args + "Ru."
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: "a/data.pkl", Method: zip.Store})
+		w.Write([]byte(pkl))
+		w, _ = zw.CreateHeader(&zip.FileHeader{Name: "a/data/0", Method: zip.Store})
+		w.Write([]byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0x80, 0x40})
+		zw.Close()
+		f, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		if !c.ok {
+			if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "nested") {
+				t.Errorf("%d levels: err %v, want a nesting error", c.levels, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%d levels: %v", c.levels, err)
+		}
+		sd, err := f.StateDict()
+		if err != nil {
+			t.Fatalf("%d levels: %v", c.levels, err)
+		}
+		x, err := sd[0].Tensor.Float32()
+		if err != nil || sd[0].Name != "w" || fmt.Sprint(x.Data) != "[1 2 3 4]" {
+			t.Errorf("%d levels: %s = %v %v", c.levels, sd[0].Name, x, err)
+		}
+	}
+}
