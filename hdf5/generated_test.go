@@ -185,3 +185,45 @@ func TestLookup3(t *testing.T) {
 		}
 	}
 }
+
+// A name lookup in a dense group decodes only the links whose name hash matches, so it
+// reads much less metadata than listing the group (600 links in "big").
+func TestDenseLookupByHash(t *testing.T) {
+	g, err := OpenFile("testdata/dense.h5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	list := g.op()
+	addr, err := list.resolve("big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := list.objectHeader(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := list.budget
+	all, err := list.groupLinks(msgs, "")
+	if err != nil || len(all) != 600 {
+		t.Fatalf("%d links, %v", len(all), err)
+	}
+	listCost := before - list.budget
+	before = list.budget
+	one, err := list.groupLinks(msgs, "s599")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookupCost := before - list.budget
+	found := false
+	for _, l := range one {
+		found = found || l.name == "s599" && l.soft == "/d9"
+	}
+	if !found || len(one) > 2 {
+		t.Errorf("lookup of s599 gave %v", one)
+	}
+	t.Logf("lookup %d, list %d metadata bytes", lookupCost, listCost)
+	if lookupCost*2 > listCost {
+		t.Errorf("lookup read %d metadata bytes, listing %d", lookupCost, listCost)
+	}
+}

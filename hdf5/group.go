@@ -2,6 +2,7 @@ package hdf5
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"strings"
@@ -33,7 +34,7 @@ func (f *File) List(path string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	links, err := f.groupLinks(msgs)
+	links, err := f.groupLinks(msgs, "")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -65,7 +66,7 @@ func (f *File) resolveFrom(start uint64, path string, hops int) (uint64, error) 
 		if err != nil {
 			return 0, err
 		}
-		links, err := f.groupLinks(msgs)
+		links, err := f.groupLinks(msgs, part)
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", path, err)
 		}
@@ -95,8 +96,10 @@ func (f *File) resolveFrom(start uint64, path string, hops int) (uint64, error) 
 }
 
 // groupLinks returns the links of a group given its header messages: an old-style symbol
-// table (B-tree + local heap) or new-style compact link messages.
-func (f *File) groupLinks(msgs []message) ([]link, error) {
+// table (B-tree + local heap), new-style compact link messages or dense storage. With a
+// name, dense storage decodes only the links whose name hash matches it (the others may
+// be left out), so that a lookup in a large group does not parse every link.
+func (f *File) groupLinks(msgs []message, name string) ([]link, error) {
 	var links []link
 	isGroup := false
 	for _, m := range msgs {
@@ -129,7 +132,7 @@ func (f *File) groupLinks(msgs []message) ([]link, error) {
 				return nil, c.err
 			}
 			if !f.undef(heap) {
-				l, err := f.denseLinks(heap, names)
+				l, err := f.denseLinks(heap, names, name)
 				if err != nil {
 					return nil, fmt.Errorf("dense link storage: %w", err)
 				}
@@ -310,7 +313,7 @@ func (f *File) walkBTree1(addr uint64, typ int, keySize int, seen map[uint64]boo
 
 // denseLinks lists a group whose links live in a fractal heap, indexed by a v2 B-tree of
 // name hashes (record type 5: hash, heap ID).
-func (f *File) denseLinks(heapAddr, nameIndex uint64) ([]link, error) {
+func (f *File) denseLinks(heapAddr, nameIndex uint64, name string) ([]link, error) {
 	h, err := f.openFHeap(heapAddr)
 	if err != nil {
 		return nil, err
@@ -322,8 +325,13 @@ func (f *File) denseLinks(heapAddr, nameIndex uint64) ([]link, error) {
 	if t.recSize <= 4 {
 		return nil, fmt.Errorf("%w: link name records of %d bytes", ErrFormat, t.recSize)
 	}
+	// Records start with the lookup3 hash of the link name.
+	hash := lookup3([]byte(name))
 	var links []link
 	err = t.each(func(rec []byte) error {
+		if name != "" && binary.LittleEndian.Uint32(rec) != hash {
+			return nil
+		}
 		obj, err := h.object(rec[4:])
 		if err != nil {
 			return err
