@@ -147,6 +147,9 @@ func TestGumbelSamplesSoftmax(t *testing.T) {
 // TestInferenceAllocatesOnlyResults: on a nil tape each op allocates exactly what its
 // tensor kernel allocates (no closures, no gradient buffers).
 func TestInferenceAllocatesOnlyResults(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not stable under the race detector (sync.Pool drops items)")
+	}
 	r := rng(12)
 	x := gc.Randn(r, 1, 2, 4, 6, 6)
 	w := gc.Randn(r, 1, 3, 4, 3, 3)

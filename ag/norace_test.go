@@ -1,0 +1,5 @@
+//go:build !race
+
+package ag_test
+
+const raceEnabled = false
