@@ -135,6 +135,10 @@ const (
 	maxPickle         = 1 << 30
 	// _rebuild_from_type_v2 calls wrapping one another.
 	maxRebuildDepth = 4
+	// All of a checkpoint's tensors together may span at most maxViewFactor times its
+	// storage bytes plus maxBroadcastBytes (overlapping views, stride-0 broadcasts).
+	maxViewFactor     = 16
+	maxBroadcastBytes = 1 << 26
 )
 
 // File is an open checkpoint.
@@ -1010,7 +1014,36 @@ func (f *File) StateDict() ([]Entry, error) {
 	if len(out) == 0 {
 		return nil, errf("no tensors found in the checkpoint")
 	}
+	if err := f.checkTotal(out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// checkTotal bounds what reading every tensor would allocate by the data the file really
+// holds: each view is checked against its storage, but thousands of views of one storage
+// (or of a stride-0 broadcast) cost a few bytes of pickle each and could ask for terabytes.
+func (f *File) checkTotal(entries []Entry) error {
+	var have uint64
+	for _, s := range f.storages {
+		if s.base == nil { // legacy views are windows of a base storage, counted there
+			have += uint64(s.Numel) * uint64(s.DType.Size())
+		}
+	}
+	limit := maxViewFactor*have + maxBroadcastBytes
+	var want uint64
+	seen := map[*Tensor]bool{}
+	for _, e := range entries {
+		if seen[e.Tensor] {
+			continue // the same object under two names is read once
+		}
+		seen[e.Tensor] = true
+		want += uint64(e.Tensor.Numel()) * uint64(e.Tensor.DType().Size())
+		if want > limit {
+			return errf("the tensors' views add up to more than %d bytes, %d times the file's %d bytes of storage (plus %d)", limit, maxViewFactor, have, uint64(maxBroadcastBytes))
+		}
+	}
+	return nil
 }
 
 // isModule reports whether v is a pickled nn.Module (an object whose state has _parameters).

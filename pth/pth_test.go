@@ -650,3 +650,48 @@ func TestRebuildFromType(t *testing.T) {
 		}
 	}
 }
+
+// TestManyViewsBounded: every view of a 16-byte storage is in bounds, but many large
+// stride-0 views of it add up to far more than the file holds; flattening refuses them
+// before anything is read, while a few stay readable.
+func TestManyViewsBounded(t *testing.T) {
+	const pid = "(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x04tQ"
+	for _, c := range []struct {
+		views int
+		ok    bool
+	}{{1, true}, {4, true}, {5, false}, {5000, false}} {
+		var p strings.Builder
+		p.WriteString("\x80\x02}(")
+		for i := range c.views {
+			name := fmt.Sprintf("w%d", i)
+			p.WriteString("X" + le32(len(name)) + name)
+			p.WriteString("ctorch._utils\n_rebuild_tensor_v2\n(" + pid + "K\x00J\x00\x00\x40\x00\x85K\x00\x85\x89)tR")
+		}
+		p.WriteString("u.")
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: "a/data.pkl", Method: zip.Store})
+		w.Write([]byte(p.String()))
+		w, _ = zw.CreateHeader(&zip.FileHeader{Name: "a/data/0", Method: zip.Store})
+		w.Write([]byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0x80, 0x40})
+		zw.Close()
+		f, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		if err != nil {
+			t.Fatalf("%d views: %v", c.views, err)
+		}
+		sd, err := f.StateDict()
+		if !c.ok {
+			if err == nil || !errors.Is(err, ErrFormat) {
+				t.Errorf("%d views of 16 MB over a 16-byte storage: err %v", c.views, err)
+			}
+			continue
+		}
+		if err != nil || len(sd) != c.views {
+			t.Fatalf("%d views: %d entries, %v", c.views, len(sd), err)
+		}
+		x, err := sd[0].Tensor.Float32()
+		if err != nil || x.Numel() != 1<<22 || x.Data[0] != 1 || x.Data[1<<22-1] != 1 {
+			t.Errorf("%d views: broadcast read %v %v", c.views, x, err)
+		}
+	}
+}
