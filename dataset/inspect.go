@@ -169,7 +169,9 @@ func inspect(path string, opt InspectOptions, depth int) (*Report, error) {
 	return r, nil
 }
 
-var labelName = regexp.MustCompile(`(?i)(label|seg|mask|aal|atlas|gt)`)
+// labelName matches names of label maps: a word such as label, seg or gt, delimited by
+// non-letters ("case1_gt.npy", "label0001.nii.gz"), so that "length" or "target" do not.
+var labelName = regexp.MustCompile(`(?i)(^|[^a-z])(labels?|seg|segmentation|masks?|aal|atlas|gt)([^a-z]|$)`)
 
 // inspectFile reports the arrays of one file (none for files of unknown type).
 func inspectFile(path string) []Item {

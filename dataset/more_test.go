@@ -293,3 +293,15 @@ func TestFoldersLayout(t *testing.T) {
 		t.Errorf("empty tree: %v", err)
 	}
 }
+
+func TestLabelName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"label": true, "case1_gt.npy": true, "label0001.nii.gz": true, "brain_aal.nii": true, "aal.nii.gz": true,
+		"liver_mask.nii.gz": true, "masks": true, "img_seg.nii": true, "Segmentation.nii.gz": true, "labels_01.npy": true,
+		"length.nii": false, "target.npy": false, "image": false, "img0001.nii.gz": false, "ch2.nii.gz": false, "massage.npy": false,
+	} {
+		if got := labelName.MatchString(name); got != want {
+			t.Errorf("labelName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
