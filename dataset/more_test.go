@@ -305,3 +305,44 @@ func TestLabelName(t *testing.T) {
 		}
 	}
 }
+
+// The CT window [-125, 275] reproduces the published Synapse preprocessing: README §1
+// writes image = (clip(HU, -125, 275) + 125) / 400 in float32, every value float32(k/400);
+// and the fixture slices hold exactly those levels.
+func TestSynapseWindowLevels(t *testing.T) {
+	w := [2]float64{-125, 275}
+	it := Intensity{Window: &w}
+	hu := make([]float32, 0, 2101)
+	for v := -1000; v <= 1100; v++ {
+		hu = append(hu, float32(v))
+	}
+	got := slices.Clone(hu)
+	it.Apply(got)
+	levels := map[float32]bool{}
+	for i, h := range hu {
+		k := min(max(int(h), -125), 275) + 125
+		want := float32(float64(k) / 400)
+		if got[i] != want {
+			t.Fatalf("HU %v → %v, want %v", h, got[i], want)
+		}
+		levels[want] = true
+	}
+	if len(levels) != 401 {
+		t.Fatalf("%d levels", len(levels))
+	}
+	ds, err := OpenSynapse(testref.Dir(t, "fixtures/synapse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ds.NumSlices() {
+		s, err := ds.Slice(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range s.Image {
+			if !levels[v] {
+				t.Fatalf("%s: value %v is not a window level", s.Name, v)
+			}
+		}
+	}
+}
