@@ -156,7 +156,8 @@ func collect(out map[string]*tensor.Tensor) func(string, Info, func() (*tensor.T
 }
 
 // List describes the tensors of the weight file at path (after the options), in file
-// order, without reading their data.
+// order, without reading their data (except from .npz, whose members hold their own
+// headers and are read whole).
 func List(path string, opts ...Option) ([]Info, error) {
 	var o options
 	for _, op := range opts {
