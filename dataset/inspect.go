@@ -132,10 +132,17 @@ func inspect(path string, opt InspectOptions, depth int) (*Report, error) {
 			}
 		}
 		sort.Strings(names)
-		for _, n := range names {
+		for i, n := range names {
+			if opt.MaxItems > 0 && len(g.Items) >= opt.MaxItems {
+				// Stop reading: a large folder is the reason for -max.
+				r.Notes = append(r.Notes, fmt.Sprintf("showing %d items from the first %d of %d files (--max)", opt.MaxItems, i, len(names)))
+				break
+			}
 			g.Items = append(g.Items, inspectFile(filepath.Join(path, n))...)
 		}
-		g.Items = g.Items[:limit(len(g.Items))]
+		if opt.MaxItems > 0 && len(g.Items) > opt.MaxItems {
+			g.Items = g.Items[:opt.MaxItems] // the last file was an npz of several arrays
+		}
 		r.Groups = append(r.Groups, g)
 	case LayoutFile:
 		items := inspectFile(path)

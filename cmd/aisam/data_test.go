@@ -85,6 +85,14 @@ func TestDataInspectFixtures(t *testing.T) {
 	if s := out.String(); err == nil || !strings.Contains(s, "cut.npy") || !strings.Contains(s, "ERROR") || !strings.Contains(s, "3x5 f8 range [-0.5, 1.25]") {
 		t.Errorf("truncated file: err %v, output:\n%s", err, s)
 	}
+	// -max stops reading a loose folder early (16 files, the first npz holds 3 arrays).
+	out.Reset()
+	if err := dataInspect(&out, []string{"-max", "3", testref.Dir(t, "fixtures/npy")}); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !strings.Contains(s, "files: 3\n") || !strings.Contains(s, "showing 3 items from the first 2 of 16 files") {
+		t.Errorf("-max 3:\n%s", s)
+	}
 	// -v lists every item of a large group.
 	out.Reset()
 	if err := dataInspect(&out, []string{"-v", testref.Dir(t, "fixtures/metrics/2d")}); err != nil {
