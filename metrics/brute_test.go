@@ -222,3 +222,21 @@ func TestEvaluateCaseBruteForce(t *testing.T) {
 		t.Errorf("too few defined class pairs compared per connectivity: %v", compared)
 	}
 }
+
+func TestNames(t *testing.T) {
+	for o, want := range map[Outcome]string{BothPresent: "both present", FalsePositive: "false positive",
+		Miss: "miss", BothEmpty: "both empty", Outcome(9): "Outcome(9)", Outcome(-1): "Outcome(-1)"} {
+		if got := o.String(); got != want {
+			t.Errorf("Outcome %d: %q, want %q", int(o), got, want)
+		}
+	}
+	for _, s := range []string{"standard", "aisam"} {
+		c, err := ParseConvention(s)
+		if err != nil || c.String() != s {
+			t.Errorf("ParseConvention(%q) = %v, %v", s, c, err)
+		}
+	}
+	if _, err := ParseConvention("medpy"); err == nil {
+		t.Error("unknown convention accepted")
+	}
+}

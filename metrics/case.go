@@ -60,7 +60,11 @@ const (
 
 // String names the outcome.
 func (o Outcome) String() string {
-	return [...]string{"both present", "false positive", "miss", "both empty"}[o]
+	names := [...]string{"both present", "false positive", "miss", "both empty"}
+	if o < 0 || int(o) >= len(names) {
+		return fmt.Sprintf("Outcome(%d)", int(o))
+	}
+	return names[o]
 }
 
 // ClassScore is the score of one class of one case.
