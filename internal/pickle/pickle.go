@@ -889,8 +889,8 @@ func Describe(v any) string {
 }
 
 func describe(sb *strings.Builder, v any, depth int) {
-	const maxDepth, maxItems, maxText = 3, 6, 40
-	if sb.Len() > 400 {
+	const maxDepth, maxItems, maxText, maxLen = 3, 6, 40, 400
+	if sb.Len() > maxLen {
 		sb.WriteString("...")
 		return
 	}
@@ -903,6 +903,10 @@ func describe(sb *strings.Builder, v any, depth int) {
 		for i, it := range items {
 			if i > 0 {
 				sb.WriteString(", ")
+			}
+			if sb.Len() > maxLen {
+				sb.WriteString("...")
+				break
 			}
 			if i == maxItems {
 				fmt.Fprintf(sb, "... (%d items)", len(items))
@@ -952,6 +956,10 @@ func describe(sb *strings.Builder, v any, depth int) {
 		for i := range x.Keys {
 			if i > 0 {
 				sb.WriteString(", ")
+			}
+			if sb.Len() > maxLen {
+				sb.WriteString("...")
+				break
 			}
 			if i == maxItems {
 				fmt.Fprintf(sb, "... (%d entries)", x.Len())

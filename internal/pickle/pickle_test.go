@@ -199,8 +199,12 @@ func FuzzUnpickle(f *testing.F) {
 		d := NewDecoder(strings.NewReader(string(b)), int64(len(b)))
 		d.Persistent = func(pid any) (any, error) { return pid, nil }
 		for i := 0; i < 4; i++ {
-			if _, err := d.Decode(); err != nil {
+			v, err := d.Decode()
+			if err != nil {
 				return
+			}
+			if s := Describe(v); len(s) > 600 {
+				t.Fatalf("Describe gave %d bytes", len(s))
 			}
 		}
 	})
@@ -224,7 +228,12 @@ func TestDescribeBounded(t *testing.T) {
 	}
 	long := strings.Repeat("x", 1<<20)
 	many := make(Tuple, 1<<16)
-	for _, v := range []any{tup, obj, list, dict, long, Bytes(long), many, Global{long, long}} {
+	// Six items of six items of six items of long bytes: every branch is cut short.
+	var wide any = Bytes(strings.Repeat("\x00", 100))
+	for range 4 {
+		wide = Tuple{wide, wide, wide, wide, wide, wide}
+	}
+	for _, v := range []any{tup, obj, list, dict, long, Bytes(long), many, Global{long, long}, wide} {
 		s := Describe(v)
 		if len(s) > 600 {
 			t.Errorf("%T described in %d bytes", v, len(s))
