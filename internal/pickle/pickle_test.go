@@ -228,9 +228,9 @@ func TestDescribeBounded(t *testing.T) {
 	}
 	long := strings.Repeat("x", 1<<20)
 	many := make(Tuple, 1<<16)
-	// Six items of six items of six items of long bytes: every branch is cut short.
+	// Six items of six items of six items of long bytes: every level is cut short.
 	var wide any = Bytes(strings.Repeat("\x00", 100))
-	for range 4 {
+	for range 3 {
 		wide = Tuple{wide, wide, wide, wide, wide, wide}
 	}
 	for _, v := range []any{tup, obj, list, dict, long, Bytes(long), many, Global{long, long}, wide} {
