@@ -894,13 +894,14 @@ func describe(sb *strings.Builder, v any, depth int) {
 		sb.WriteString("...")
 		return
 	}
-	seq := func(open, close string, items []any) {
+	// seq writes n entries between open and close, item(i) writing entry i.
+	seq := func(open, close, what string, n int, item func(i int)) {
 		if depth >= maxDepth {
-			fmt.Fprintf(sb, "%s...%d items%s", open, len(items), close)
+			fmt.Fprintf(sb, "%s...%d %s%s", open, n, what, close)
 			return
 		}
 		sb.WriteString(open)
-		for i, it := range items {
+		for i := range n {
 			if i > 0 {
 				sb.WriteString(", ")
 			}
@@ -909,12 +910,15 @@ func describe(sb *strings.Builder, v any, depth int) {
 				break
 			}
 			if i == maxItems {
-				fmt.Fprintf(sb, "... (%d items)", len(items))
+				fmt.Fprintf(sb, "... (%d %s)", n, what)
 				break
 			}
-			describe(sb, it, depth+1)
+			item(i)
 		}
 		sb.WriteString(close)
+	}
+	items := func(open, close string, xs []any) {
+		seq(open, close, "items", len(xs), func(i int) { describe(sb, xs[i], depth+1) })
 	}
 	text := func(s string) string {
 		if len(s) > maxText {
@@ -944,32 +948,15 @@ func describe(sb *strings.Builder, v any, depth int) {
 		}
 		sb.WriteString(s)
 	case Tuple:
-		seq("(", ")", x)
+		items("(", ")", x)
 	case *List:
-		seq("[", "]", x.Items)
+		items("[", "]", x.Items)
 	case *Dict:
-		if depth >= maxDepth {
-			fmt.Fprintf(sb, "{...%d entries}", x.Len())
-			return
-		}
-		sb.WriteByte('{')
-		for i := range x.Keys {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			if sb.Len() > maxLen {
-				sb.WriteString("...")
-				break
-			}
-			if i == maxItems {
-				fmt.Fprintf(sb, "... (%d entries)", x.Len())
-				break
-			}
+		seq("{", "}", "entries", x.Len(), func(i int) {
 			describe(sb, x.Keys[i], depth+1)
 			sb.WriteString(": ")
 			describe(sb, x.Values[i], depth+1)
-		}
-		sb.WriteByte('}')
+		})
 	case *Object:
 		// A REDUCE's callable may itself be an object: that nests too.
 		if depth >= maxDepth {
@@ -977,7 +964,7 @@ func describe(sb *strings.Builder, v any, depth int) {
 			return
 		}
 		describe(sb, x.Callable, depth+1)
-		seq("(", ")", x.Args)
+		items("(", ")", x.Args)
 	default:
 		fmt.Fprintf(sb, "<%T>", v)
 	}
