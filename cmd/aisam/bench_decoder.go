@@ -57,6 +57,8 @@ func runBenchDecoder(w io.Writer, args []string) error {
 		return err
 	}
 	pr := sam.Prompt{Points: [][2]float64{{358, 461}}, Labels: []int{1}, Multimask: true}
+	// GFLOP/s counts the official decoder's operations (the inference path folds the
+	// image-side projections and does about half of them), so it compares with PyTorch.
 	return timeModel(w, b, "decoder", sam.DecoderFLOPs(cfg, 2), func() error {
 		pts := &sam.Points{Coords: sam.CoordsTensor([]float64{pr.Points[0][0], pr.Points[0][1]}, 1024, 1024, cfg.Encoder.ImgSize), Labels: [][]int{pr.Labels}}
 		_, _, err := p.PredictInput(pts, nil, nil, true)
