@@ -440,28 +440,16 @@ func TestHostileStorageCounts(t *testing.T) {
 	for _, numel := range []string{"\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x40", "\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x10", "K\x05"} {
 		pkl := "\x80\x02}(X\x01\x00\x00\x00wctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpu" +
 			numel + "tQK\x00(K\x04tK\x01\x85\x89)tRu."
-		var buf bytes.Buffer
-		zw := zip.NewWriter(&buf)
-		w, _ := zw.CreateHeader(&zip.FileHeader{Name: "a/data.pkl", Method: zip.Store})
-		w.Write([]byte(pkl))
-		w, _ = zw.CreateHeader(&zip.FileHeader{Name: "a/data/0", Method: zip.Store})
-		w.Write(make([]byte, 16))
-		zw.Close()
-		_, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		b := tinyZip("a", pkl, make([]byte, 16))
+		_, err := NewReader(bytes.NewReader(b), int64(len(b)))
 		if err == nil || !errors.Is(err, ErrFormat) {
 			t.Errorf("numel %q: err %v", numel, err)
 		}
 	}
 	// The same pickle with an honest count of 4 opens and reads.
 	pkl := "\x80\x02}(X\x01\x00\x00\x00wctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x04tQK\x00(K\x04tK\x01\x85\x89)tRu."
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, _ := zw.CreateHeader(&zip.FileHeader{Name: "a/data.pkl", Method: zip.Store})
-	w.Write([]byte(pkl))
-	w, _ = zw.CreateHeader(&zip.FileHeader{Name: "a/data/0", Method: zip.Store})
-	w.Write([]byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0x80, 0x40})
-	zw.Close()
-	f, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	b := tinyZip("a", pkl, floats1234)
+	f, err := NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,14 +467,8 @@ func TestHostileStorageCounts(t *testing.T) {
 // the dtype as an argument; the bytes are viewed as that dtype.
 func TestRebuildTensorV3(t *testing.T) {
 	pkl := "\x80\x02}(X\x01\x00\x00\x00hctorch._utils\n_rebuild_tensor_v3\n((X\x07\x00\x00\x00storagectorch\nUntypedStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x08tQK\x01(K\x03tK\x01\x85\x89)ctorch\nfloat16\ntRu."
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, _ := zw.CreateHeader(&zip.FileHeader{Name: "x/data.pkl", Method: zip.Store})
-	w.Write([]byte(pkl))
-	w, _ = zw.CreateHeader(&zip.FileHeader{Name: "x/data/0", Method: zip.Store})
-	w.Write([]byte{0xff, 0xff, 0x00, 0x3c, 0x00, 0xb8, 0xff, 0x7b}) // ?, 1.0, -0.5, 65504
-	zw.Close()
-	f, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	b := tinyZip("x", pkl, []byte{0xff, 0xff, 0x00, 0x3c, 0x00, 0xb8, 0xff, 0x7b}) // ?, 1.0, -0.5, 65504
+	f, err := NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -536,12 +518,8 @@ func TestDeepPersistentID(t *testing.T) {
 		t.Skip("decodes a 6 MB pickle")
 	}
 	pkl := "\x80\x02)" + strings.Repeat("\x85", 6<<20) + "Q."
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, _ := zw.CreateHeader(&zip.FileHeader{Name: "a/data.pkl", Method: zip.Store})
-	w.Write([]byte(pkl))
-	zw.Close()
-	_, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	b := tinyZip("a", pkl, nil)
+	_, err := NewReader(bytes.NewReader(b), int64(len(b)))
 	if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "not a storage tuple") {
 		t.Fatalf("err %v", err)
 	}
@@ -623,14 +601,8 @@ func TestRebuildFromType(t *testing.T) {
 			fn, args = ft, "("+fn+typ+args+"}t"
 		}
 		pkl := "\x80\x02}(X\x01\x00\x00\x00w" + fn + args + "Ru."
-		var buf bytes.Buffer
-		zw := zip.NewWriter(&buf)
-		w, _ := zw.CreateHeader(&zip.FileHeader{Name: "a/data.pkl", Method: zip.Store})
-		w.Write([]byte(pkl))
-		w, _ = zw.CreateHeader(&zip.FileHeader{Name: "a/data/0", Method: zip.Store})
-		w.Write([]byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0x80, 0x40})
-		zw.Close()
-		f, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		b := tinyZip("a", pkl, floats1234)
+		f, err := NewReader(bytes.NewReader(b), int64(len(b)))
 		if !c.ok {
 			if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "nested") {
 				t.Errorf("%d levels: err %v, want a nesting error", c.levels, err)
@@ -668,14 +640,8 @@ func TestManyViewsBounded(t *testing.T) {
 			p.WriteString("ctorch._utils\n_rebuild_tensor_v2\n(" + pid + "K\x00J\x00\x00\x40\x00\x85K\x00\x85\x89)tR")
 		}
 		p.WriteString("u.")
-		var buf bytes.Buffer
-		zw := zip.NewWriter(&buf)
-		w, _ := zw.CreateHeader(&zip.FileHeader{Name: "a/data.pkl", Method: zip.Store})
-		w.Write([]byte(p.String()))
-		w, _ = zw.CreateHeader(&zip.FileHeader{Name: "a/data/0", Method: zip.Store})
-		w.Write([]byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0x80, 0x40})
-		zw.Close()
-		f, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		b := tinyZip("a", p.String(), floats1234)
+		f, err := NewReader(bytes.NewReader(b), int64(len(b)))
 		if err != nil {
 			t.Fatalf("%d views: %v", c.views, err)
 		}
@@ -694,4 +660,22 @@ func TestManyViewsBounded(t *testing.T) {
 			t.Errorf("%d views: broadcast read %v %v", c.views, x, err)
 		}
 	}
+}
+
+// floats1234 is a storage of the float32 values 1, 2, 3, 4.
+var floats1234 = []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0x80, 0x40}
+
+// tinyZip returns a zip checkpoint holding prefix/data.pkl and, unless storage is nil,
+// the storage prefix/data/0.
+func tinyZip(prefix, pkl string, storage []byte) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.CreateHeader(&zip.FileHeader{Name: prefix + "/data.pkl", Method: zip.Store})
+	w.Write([]byte(pkl))
+	if storage != nil {
+		w, _ = zw.CreateHeader(&zip.FileHeader{Name: prefix + "/data/0", Method: zip.Store})
+		w.Write(storage)
+	}
+	zw.Close()
+	return buf.Bytes()
 }
