@@ -43,21 +43,34 @@ func (v *Volume) At(i, j, k int) float32 {
 	return v.Data[i+nx*(j+ny*k)]
 }
 
+// openStream opens a file for decoding: gunzipped when it starts with the gzip magic,
+// with its byte count when that is known (see maybeGunzip). Errors name the path; the
+// caller closes f.
+func openStream(path string) (f *os.File, src io.Reader, known int64, err error) {
+	f, err = os.Open(path)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	st, err := f.Stat()
+	if err == nil {
+		if src, known, err = maybeGunzip(f, st.Size()); err != nil {
+			err = fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, 0, err
+	}
+	return f, src, known, nil
+}
+
 // Open reads a .nii, .nii.gz or .hdr(.gz) file; gzip is detected from the content.
 func Open(path string) (*Volume, error) {
-	f, err := os.Open(path)
+	f, src, known, err := openStream(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	src, known, err := maybeGunzip(f, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
 	h, err := readHeader(src)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -208,19 +221,11 @@ func readPair(hdrPath string, h *Header) (*Volume, error) {
 	if gz {
 		img += ".gz"
 	}
-	f, err := os.Open(img)
+	f, src, known, err := openStream(img)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	src, known, err := maybeGunzip(f, st.Size())
-	if err != nil {
-		return nil, err
-	}
 	if known >= 0 && h.VoxOffset > known {
 		return nil, fmt.Errorf("%w: vox_offset %d is beyond the end of the %d-byte image file", ErrFormat, h.VoxOffset, known)
 	}
