@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/aisam/aisam/hdf5"
@@ -120,6 +121,9 @@ func inspect(path string, opt InspectOptions, depth int) (*Report, error) {
 			r.Notes = append(r.Notes, "voxel spacing is not stored in this layout")
 		}
 	case LayoutNIfTI, LayoutNPY:
+		if layout == LayoutNIfTI {
+			r.Notes = append(r.Notes, "no image/label pairing convention (imagesTr/labelsTr, img/label, images/labels, <name>_image + <name>_label); `aisam data convert` also takes explicit IMAGE:LABEL pairs")
+		}
 		ents, err := os.ReadDir(path)
 		if err != nil {
 			return nil, err
@@ -192,6 +196,10 @@ func inspectFile(path string) []Item {
 		}
 		it := Item{Kind: "volume", Name: name, Shape: v.Dims, Spacing: v.Spacing,
 			DType: niftiTypeName(v.Header.Datatype), Extra: "orientation " + v.Orientation}
+		if slope, inter, err := v.Scaling(); err == nil && (slope != 1 || inter != 0) {
+			// The range below is of physical values, not of the stored integers.
+			it.Extra += fmt.Sprintf(" scaled %s·raw%+g", strconv.FormatFloat(slope, 'g', -1, 64), inter)
+		}
 		isLabel := v.Header.IntentCode == nifti.IntentLabel || (labelName.MatchString(name) && integral(v.Data))
 		if isLabel {
 			it.Kind = "label volume"

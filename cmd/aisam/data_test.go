@@ -26,7 +26,8 @@ func TestDataInspectFixtures(t *testing.T) {
 		{"fixtures/acdc", []string{"acdc layout", "3 LV", "case_001_sliceED_0", "48x48 range [-1, 1]",
 			"0:1625 1:182 2:264 3:233", "case_002_volume_ED", "4x48x48", "0:7217 1:475 2:904 3:620"}},
 		{"fixtures/nifti", []string{"nifti layout", "brain_aal.nii.gz", "label volume 74x92x6 uint8 spacing 2x2x3",
-			"brain_t1_las_scaled.nii.gz", "orientation LAS", "range [0, 190]", "brain_t1_nifti2.nii.gz", "float32"}},
+			"brain_t1_las_scaled.nii.gz", "int16 spacing 2x2x3 orientation LAS scaled 0.5·raw+50 range [0, 190]",
+			"brain_t1_nifti2.nii.gz", "float32", "note: no image/label pairing convention"}},
 		{"fixtures/npy", []string{"npy layout", "float32_2x3x4.npy", "2x3x4 f4 range [-1, 4.75]",
 			"compressed.npz:label", "16x80 u1", "0:256 1:256 2:256 3:256 8:256",
 			// Integer ranges in full, also where float32 or float64 would round them.
