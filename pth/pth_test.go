@@ -679,3 +679,50 @@ func tinyZip(prefix, pkl string, storage []byte) []byte {
 	zw.Close()
 	return buf.Bytes()
 }
+
+// eofAtEnd is an io.ReaderAt that, as the interface allows, reports io.EOF along with a
+// full read that reaches the end of its data.
+type eofAtEnd struct{ *bytes.Reader }
+
+func (r eofAtEnd) ReadAt(p []byte, off int64) (int, error) {
+	n, err := r.Reader.ReadAt(p, off)
+	if err == nil && off+int64(n) == r.Size() {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// TestReaderAtEOFAtEnd: the legacy format's last storage ends the file; a reader that
+// returns io.EOF with that full read must still give every tensor.
+func TestReaderAtEOFAtEnd(t *testing.T) {
+	_, dir := loadExpected(t)
+	for _, name := range []string{"tiny_state_dict_legacy.pth", "tiny_state_dict.pth"} {
+		p := filepath.Join(dir, name)
+		want, err := ReadAll(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := NewReader(eofAtEnd{bytes.NewReader(b)}, int64(len(b)))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		sd, err := f.StateDict()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, e := range sd {
+			x, err := e.Tensor.Float32()
+			if err != nil {
+				t.Errorf("%s: %s: %v", name, e.Name, err)
+				continue
+			}
+			if fmt.Sprint(x.Data) != fmt.Sprint(want[e.Name].Data) {
+				t.Errorf("%s: %s = %v, want %v", name, e.Name, x.Data, want[e.Name].Data)
+			}
+		}
+	}
+}

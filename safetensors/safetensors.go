@@ -98,7 +98,7 @@ func NewReader(r io.ReaderAt, size int64) (*File, error) {
 	if size < 8 {
 		return nil, errf("file of %d bytes has no header length", size)
 	}
-	if _, err := r.ReadAt(nb[:], 0); err != nil {
+	if err := readFullAt(r, nb[:], 0); err != nil {
 		return nil, errf("reading header length: %v", err)
 	}
 	n := binary.LittleEndian.Uint64(nb[:])
@@ -109,7 +109,7 @@ func NewReader(r io.ReaderAt, size int64) (*File, error) {
 		return nil, errf("header length %d exceeds the file's %d bytes", n, size-8)
 	}
 	hdr := make([]byte, n)
-	if _, err := r.ReadAt(hdr, 8); err != nil {
+	if err := readFullAt(r, hdr, 8); err != nil {
 		return nil, errf("reading header: %v", err)
 	}
 	if len(hdr) == 0 || hdr[0] != '{' {
@@ -217,7 +217,7 @@ func (f *File) Raw(name string) ([]byte, Info, error) {
 	if len(b) == 0 {
 		return b, in, nil // some ReaderAts report EOF for empty reads at the end
 	}
-	if _, err := f.r.ReadAt(b, f.dataOff+in.Begin); err != nil {
+	if err := readFullAt(f.r, b, f.dataOff+in.Begin); err != nil {
 		return nil, in, errf("tensor %q: %v", name, err)
 	}
 	return b, in, nil
@@ -406,4 +406,17 @@ func WriteTensors(path string, ts map[string]*tensor.Tensor, metadata map[string
 		m[k] = npy.FromTensor(t)
 	}
 	return WriteFile(path, npy.SortedMembers(m), metadata)
+}
+
+// readFullAt fills p from r at off. io.ReaderAt may return io.EOF with a full read that
+// ends at the end of the input (the last tensor's data does), which is success.
+func readFullAt(r io.ReaderAt, p []byte, off int64) error {
+	n, err := r.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -209,5 +210,35 @@ func TestEncodeRejectsInvalidArrays(t *testing.T) {
 		if err := Encode(&b, []npy.Member{{Name: "w", Array: c.a}}, nil); err == nil {
 			t.Errorf("%s: encoded", c.name)
 		}
+	}
+}
+
+// eofAtEnd is an io.ReaderAt that, as the interface allows, reports io.EOF along with a
+// full read that reaches the end of its data.
+type eofAtEnd struct{ *bytes.Reader }
+
+func (r eofAtEnd) ReadAt(p []byte, off int64) (int, error) {
+	n, err := r.Reader.ReadAt(p, off)
+	if err == nil && off+int64(n) == r.Size() {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// TestReaderAtEOFAtEnd: the last tensor's data ends the file; a reader that returns
+// io.EOF with that full read must still give it.
+func TestReaderAtEOFAtEnd(t *testing.T) {
+	w, _ := npy.FromFloat32([]float32{1.5, -2}, 2)
+	var b bytes.Buffer
+	if err := Encode(&b, []npy.Member{{Name: "w", Array: w}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewReader(eofAtEnd{bytes.NewReader(b.Bytes())}, int64(b.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := f.Tensor("w")
+	if err != nil || fmt.Sprint(x.Data) != "[1.5 -2]" {
+		t.Errorf("w = %v, %v", x, err)
 	}
 }
