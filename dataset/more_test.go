@@ -346,3 +346,19 @@ func TestSynapseWindowLevels(t *testing.T) {
 		}
 	}
 }
+
+// Synthetic cases span the field of view of a 512x512 slice at 0.8 mm with 3 mm slices:
+// spacing is (z, y, x), so a non-square slice has different y and x spacings.
+func TestSyntheticSpacing(t *testing.T) {
+	g, err := NewSynthetic(SyntheticOptions{H: 32, W: 64, Depth: 2, Cases: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := g.Case(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := [3]float64{3, 12.8, 6.4}; v.Spacing != want || v.H != 32 || v.W != 64 {
+		t.Errorf("%dx%d spacing %v, want %v", v.H, v.W, v.Spacing, want)
+	}
+}

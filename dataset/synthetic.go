@@ -102,7 +102,7 @@ func (g *Synthetic) Case(i int) (*Volume, error) {
 	rng := rand.New(rand.NewPCG(o.Seed, uint64(i)+1))
 	h, w, d := o.H, o.W, o.Depth
 	v := &Volume{Name: fmt.Sprintf("synth%04d", i), D: d, H: h, W: w,
-		Image: make([]float32, d*h*w), Label: make([]int32, d*h*w), Spacing: [3]float64{3, 0.8 * 512 / float64(w), 0.8 * 512 / float64(h)}}
+		Image: make([]float32, d*h*w), Label: make([]int32, d*h*w), Spacing: [3]float64{3, 0.8 * 512 / float64(h), 0.8 * 512 / float64(w)}}
 	// Per-case anatomy: body size and organ jitter.
 	by, bx := float64(h)*(0.36+0.04*rng.Float64()), float64(w)*(0.44+0.03*rng.Float64())
 	cy0, cx0 := float64(h-1)/2, float64(w-1)/2
