@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/aisam/aisam/internal/testref"
+	"github.com/aisam/aisam/nifti"
 )
 
 type expArray struct {
@@ -360,5 +361,43 @@ func TestFindNIfTIPairsConventions(t *testing.T) {
 				t.Errorf("layout %q, %v", l, err)
 			}
 		})
+	}
+}
+
+// A NIfTI volume [X, Y, Z] with spacing (sx, sy, sz) becomes a Volume [D, H, W] =
+// [Z, Y, X] with spacing (sz, sy, sx): checked with three different sizes and spacings,
+// so that no two axes can be confused.
+func TestNIfTIVolumeAxes(t *testing.T) {
+	dir := t.TempDir()
+	nx, ny, nz := 5, 4, 3
+	lab := make([]uint8, nx*ny*nz)
+	for k := range nz {
+		for j := range ny {
+			for i := range nx {
+				lab[i+nx*(j+ny*k)] = uint8(100*k + 10*j + i) // on disk x fastest
+			}
+		}
+	}
+	aff := [4][4]float64{{0.7, 0, 0, 0}, {0, 0.9, 0, 0}, {0, 0, 2.5, 0}, {0, 0, 0, 1}}
+	p := filepath.Join(dir, "a_label.nii.gz")
+	if err := nifti.WriteLabels(p, []int{nx, ny, nz}, []float64{0.7, 0.9, 2.5}, aff, lab); err != nil {
+		t.Fatal(err)
+	}
+	v, err := ReadNIfTIVolume("a", p, p, Intensity{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f32 := func(x float64) float64 { return float64(float32(x)) } // NIfTI-1 pixdim is float32
+	if v.D != nz || v.H != ny || v.W != nx || v.Spacing != [3]float64{2.5, f32(0.9), f32(0.7)} {
+		t.Fatalf("%dx%dx%d spacing %v, want %dx%dx%d (2.5, 0.9, 0.7)", v.D, v.H, v.W, v.Spacing, nz, ny, nx)
+	}
+	for z := range nz {
+		for y := range ny {
+			for x := range nx {
+				if got := v.Label[(z*ny+y)*nx+x]; got != int32(100*z+10*y+x) {
+					t.Fatalf("[z=%d, y=%d, x=%d] = %d", z, y, x, got)
+				}
+			}
+		}
 	}
 }
