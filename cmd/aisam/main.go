@@ -53,6 +53,16 @@ func main() {
 		c = commands[args[0]]
 		rest = args[1:]
 	}
+	if c == nil && groupUsage(args[0]) {
+		if len(args) == 1 {
+			os.Exit(2)
+		}
+		if args[1] == "-h" || args[1] == "--help" {
+			return
+		}
+		fmt.Fprintf(os.Stderr, "aisam %s: unknown subcommand %q\n", args[0], args[1])
+		os.Exit(2)
+	}
 	if c == nil {
 		fmt.Fprintf(os.Stderr, "aisam: unknown command %q\n\n", strings.Join(args[:min(2, len(args))], " "))
 		usage()
@@ -62,4 +72,24 @@ func main() {
 		fmt.Fprintf(os.Stderr, "aisam %s: %v\n", c.name, err)
 		os.Exit(1)
 	}
+}
+
+// groupUsage prints the subcommands of a command group ("aisam data") and reports whether
+// name is such a group.
+func groupUsage(name string) bool {
+	var names []string
+	for n := range commands {
+		if strings.HasPrefix(n, name+" ") {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return false
+	}
+	sort.Strings(names)
+	fmt.Fprintf(os.Stderr, "usage: aisam %s <subcommand> [flags]\n\nsubcommands:\n", name)
+	for _, n := range names {
+		fmt.Fprintf(os.Stderr, "  %-18s %s\n", n, commands[n].summary)
+	}
+	return true
 }
