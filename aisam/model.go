@@ -295,6 +295,17 @@ func (m *Model) ForwardEmbedding(tp *ag.Tape, emb, boxMasks *tensor.Tensor, poin
 // [1, N_i, D], batching classes whose prompts have equal length; it returns masks
 // [1, K, 4h, 4w] and IoU [1, K] in the order of sparse.
 func (m *Model) decode(tp *ag.Tape, emb *tensor.Tensor, sparse []*tensor.Tensor) (*tensor.Tensor, *tensor.Tensor) {
+	return m.decodeOpt(tp, emb, sparse, true)
+}
+
+// decodeMasks is decode without a tape and without the IoU estimates (nil), which lets
+// the decoder skip the work only they and the unused mask tokens need.
+func (m *Model) decodeMasks(emb *tensor.Tensor, sparse []*tensor.Tensor) *tensor.Tensor {
+	masks, _ := m.decodeOpt(nil, emb, sparse, false)
+	return masks
+}
+
+func (m *Model) decodeOpt(tp *ag.Tape, emb *tensor.Tensor, sparse []*tensor.Tensor, withIoU bool) (*tensor.Tensor, *tensor.Tensor) {
 	pe := m.DensePE()
 	dense := m.densePrompt(tp)
 	k := len(sparse)
@@ -320,6 +331,13 @@ func (m *Model) decode(tp *ag.Tape, emb *tensor.Tensor, sparse []*tensor.Tensor)
 		if len(parts) > 1 {
 			sp = tp.Concat(0, parts...)
 		}
+		if !withIoU && tp == nil {
+			ms := m.MaskDecoder.SingleMask(emb, pe, sp, dense) // [G,1,H,W]
+			for g, j := range group {
+				masks[j] = tensor.Slice(ms, 0, g, g+1)
+			}
+			continue
+		}
 		ms, io := m.MaskDecoder.Forward(tp, emb, pe, sp, dense, false) // [G,1,H,W], [G,1]
 		for g, j := range group {
 			masks[j] = tp.Slice(ms, 0, g, g+1)
@@ -328,9 +346,14 @@ func (m *Model) decode(tp *ag.Tape, emb *tensor.Tensor, sparse []*tensor.Tensor)
 	}
 	mh, mw := masks[0].Dim(2), masks[0].Dim(3)
 	all := masks[0]
-	iou := ious[0]
 	if k > 1 {
 		all = tp.Concat(1, masks...)
+	}
+	if ious[0] == nil {
+		return tp.Reshape(all, 1, k, mh, mw), nil
+	}
+	iou := ious[0]
+	if k > 1 {
 		iou = tp.Concat(1, ious...)
 	}
 	return tp.Reshape(all, 1, k, mh, mw), tp.Reshape(iou, 1, k)

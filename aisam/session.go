@@ -624,7 +624,7 @@ func (s *Session) update() {
 		for k, i := range run {
 			sp[k] = sparse[i]
 		}
-		masks, _ := m.decode(nil, s.emb, sp)
+		masks := m.decodeMasks(s.emb, sp)
 		for k, i := range run {
 			s.low[i] = tensor.Slice(masks, 1, k, k+1)
 			s.remember(sparse[i], s.low[i])

@@ -39,6 +39,12 @@ func TestDecodeOfficialPromptsParity(t *testing.T) {
 			}
 			checkMasks(t, masks, refTensor(t, z, "out/"+v+"/masks"))
 			checkClose(t, "iou_pred", iou, refTensor(t, z, "dbg/"+v+"/iou_pred"), 1e-4)
+			// The session's path: the single mask alone (final attention for one token).
+			masks = m.decodeMasks(emb, sparse)
+			if v == "bbox" {
+				masks = gateMasks(nil, masks, refTensor(t, z, "in/bbox_masks"))
+			}
+			checkMasks(t, masks, refTensor(t, z, "out/"+v+"/masks"))
 		})
 	}
 }

@@ -113,6 +113,7 @@ func transposeAddTo(dst, a, b []float32, ch, hw int) {
 // because zeroing ~30 MB per call would cost more than some of the products.
 type decScratch struct {
 	keys, x []float32 // [HW, C]
+	kp, vp  []float32 // projected image side [HW, ci]
 	s       []float32 // scores [heads*Nt, HW]
 	w1, w2  []float32 // the upscaling weights reordered by permuteConvT
 }
@@ -129,6 +130,124 @@ func grow(b []float32, n int) []float32 {
 
 // forwardFast is ForwardAll without a tape; Keys is only returned when wantKeys.
 func (d *MaskDecoder) forwardFast(imageEmb, imagePE, sparse, dense *tensor.Tensor, wantKeys bool) DecoderOutputs {
+	return d.forwardFastOpt(imageEmb, imagePE, sparse, dense, wantKeys, false)
+}
+
+// SingleMask returns the single-mask output of Forward (multimask false) without a
+// tape, [B, 1, 4h, 4w], skipping what only the other outputs need: the IoU head, the
+// other mask tokens' hypernetworks and upscaling products, and every token but the
+// first mask token in the final token->image attention.
+func (d *MaskDecoder) SingleMask(imageEmb, imagePE, sparse, dense *tensor.Tensor) *tensor.Tensor {
+	d.checkInputs(imageEmb, imagePE, sparse, dense)
+	return d.forwardFastOpt(imageEmb, imagePE, sparse, dense, false, true).Masks
+}
+
+// With many prompt tokens (AI-SAM's prompts hold 4 points per class, ~40 tokens) the
+// folded attentions cost more than projecting the image side: per image position and
+// attention, folding costs 4·heads·Nt·C products and projecting 4·C·ci (k and v, or q and
+// the output projection) plus 4·Nt·ci. In the first layer the keys are the embedding
+// plus the dense prompt, the same for every prompt of a batch when the dense prompt is
+// the no-mask embedding, so its projections are computed once per image (and kept while
+// the embedding and PE are unchanged), leaving only the attention itself per prompt.
+
+// attnPlan says, per attention, whether to project the image side.
+type attnPlan struct {
+	t2i, i2t   bool    // later layers
+	t2i0, i2t0 bool    // the first layer
+	l0         *layer0 // shared first-layer image side (nil: per prompt)
+}
+
+// planAttn compares the folded and projected costs for nt tokens and b prompts.
+func (d *MaskDecoder) planAttn(nt, b int, shared bool) attnPlan {
+	c := d.Config.TransformerDim
+	ci := c / d.Config.AttnDownsample
+	folded := 4 * d.Config.Heads * nt * c
+	attn := 4 * nt * ci
+	p := attnPlan{t2i: attn+4*c*ci < folded, i2t: attn+4*c*ci < folded}
+	p.t2i0, p.i2t0 = p.t2i, p.i2t
+	if shared {
+		p.t2i0 = attn+4*c*ci/b < folded
+		p.i2t0 = attn+2*c*ci+2*c*ci/b < folded
+	}
+	return p
+}
+
+// layer0 is the first layer's image side shared by every prompt: keys (embedding plus
+// the constant dense prompt), x = keys + PE, and the projections that depend on them
+// alone, all [HW, ·] rows.
+type layer0 struct {
+	keys, x    []float32
+	kp, vp, qp []float32 // token->image k and v; image->token q (nil when folded)
+}
+
+// layer0Cache keeps the last layer0 by the NHWC embedding and PE buffers it came from
+// (the nhwcCaches hand out the same buffer while their tensor is unchanged).
+type layer0Cache struct {
+	mu      sync.Mutex
+	emb, pe *float32
+	cv      []float32
+	t2i     bool
+	i2t     bool
+	l       *layer0
+}
+
+func (d *MaskDecoder) sharedLayer0(embT, kpe, cv []float32, hw int, plan attnPlan) *layer0 {
+	c := &d.l0Cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.l != nil && c.emb == &embT[0] && c.pe == &kpe[0] && slicesEqual(c.cv, cv) && c.t2i == plan.t2i0 && c.i2t == plan.i2t0 {
+		return c.l
+	}
+	dim := len(cv)
+	l := &layer0{keys: make([]float32, hw*dim), x: make([]float32, hw*dim)}
+	addRowVec(l.keys, embT, cv)
+	addTo(l.x, l.keys, kpe)
+	if len(d.Transformer.Layers) > 0 {
+		b0 := d.Transformer.Layers[0]
+		if plan.t2i0 {
+			l.kp = projRows(nil, l.x, hw, b0.CrossTokenToImage.KProj)
+			l.vp = projRows(nil, l.keys, hw, b0.CrossTokenToImage.VProj)
+		}
+		if plan.i2t0 {
+			l.qp = projRows(nil, l.x, hw, b0.CrossImageToToken.QProj)
+		}
+	}
+	c.emb, c.pe, c.cv, c.t2i, c.i2t, c.l = &embT[0], &kpe[0], cv, plan.t2i0, plan.i2t0, l
+	return l
+}
+
+func slicesEqual(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i, v := range a {
+		if math.Float32bits(v) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// projRows is l applied to rows x [n, in]: dst [n, out] (allocated when nil or short).
+func projRows(dst, x []float32, n int, l *nn.Linear) []float32 {
+	out, in := l.Weight.Dim(0), l.Weight.Dim(1)
+	dst = grow(dst, n*out)
+	gemm.Sgemm(false, true, n, out, in, 1, x, in, l.Weight.Data, in, 0, dst, out)
+	if l.Bias != nil {
+		bv := l.Bias.Data
+		par.For(n, 64, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				row := dst[r*out : (r+1)*out]
+				for i := range row {
+					row[i] += bv[i]
+				}
+			}
+		})
+	}
+	return dst
+}
+
+func (d *MaskDecoder) forwardFastOpt(imageEmb, imagePE, sparse, dense *tensor.Tensor, wantKeys, single bool) DecoderOutputs {
 	b, dim := sparse.Dim(0), d.Config.TransformerDim
 	h, w := imageEmb.Dim(2), imageEmb.Dim(3)
 	hw := h * w
@@ -139,13 +258,25 @@ func (d *MaskDecoder) forwardFast(imageEmb, imagePE, sparse, dense *tensor.Tenso
 		embT = d.embCache.get(imageEmb, imageEmb.Data, dim, hw)
 	}
 	outTok := tensor.Concat(0, d.IoUToken.Weight, d.MaskTokens.Weight)
+	var cv []float32 // the dense prompt's per-channel constant, shared by all prompts
+	if embT != nil && dense.Dim(0) == 1 {
+		cv, _ = channelConstant(dense.Data, dim, hw)
+	}
+	plan := d.planAttn(nt, b, cv != nil)
+	if cv != nil {
+		plan.l0 = d.sharedLayer0(embT, kpe, cv, hw, plan)
+	}
 	hs := tensor.New(b, nt, dim)
 	var keysAll *tensor.Tensor
 	if wantKeys {
 		keysAll = tensor.New(b, hw, dim)
 	}
 	up := d.Upscale3.Weight.Dim(1)
-	masks := tensor.New(b, d.numMaskToken, 16*hw)
+	nm := d.numMaskToken
+	if single {
+		nm = 1
+	}
+	masks := tensor.New(b, nm, 16*hw)
 	iou := tensor.New(b, d.numMaskToken)
 	// One prompt runs with intra-op parallelism; several run one prompt per worker
 	// (whole prompts are large, even tasks, and the nested products then run serially).
@@ -160,7 +291,9 @@ func (d *MaskDecoder) forwardFast(imageEmb, imagePE, sparse, dense *tensor.Tenso
 		sc.keys = grow(sc.keys, hw*dim)
 		emb := imageEmb.Data[(bi%imageEmb.Dim(0))*dim*hw:][:dim*hw]
 		dn := dense.Data[(bi%dense.Dim(0))*dim*hw:][:dim*hw]
-		if cv, ok := channelConstant(dn, dim, hw); ok && embT != nil {
+		if plan.l0 != nil {
+			copy(sc.keys, plan.l0.keys)
+		} else if cv, ok := channelConstant(dn, dim, hw); ok && embT != nil {
 			addRowVec(sc.keys, embT, cv)
 		} else {
 			transposeAddTo(sc.keys, emb, dn, dim, hw)
@@ -170,29 +303,37 @@ func (d *MaskDecoder) forwardFast(imageEmb, imagePE, sparse, dense *tensor.Tenso
 		if ns > 0 {
 			tokens = tensor.Concat(0, outTok, tensor.FromSlice(sparse.Data[bi*ns*dim:(bi+1)*ns*dim], ns, dim))
 		}
-		q := d.Transformer.forwardFast(tokens.Reshape(1, nt, dim), kpe, hw, sc)
+		finalRow := -1
+		if single {
+			finalRow = 1 // the first mask token
+		}
+		q := d.Transformer.forwardFast(tokens.Reshape(1, nt, dim), kpe, hw, sc, plan, finalRow)
 		copy(hs.Data[bi*nt*dim:], q.Data)
 		if wantKeys {
 			copy(keysAll.Data[bi*hw*dim:], sc.keys)
 		}
 		// Hypernetworks, then output upscaling straight into the masks; IoU head.
-		hyper := tensor.New(d.numMaskToken, up)
+		hyper := tensor.New(nm, up)
 		row := func(i int) *tensor.Tensor { return tensor.FromSlice(q.Data[i*dim:(i+1)*dim], 1, dim) }
-		for i, m := range d.Hypernets {
+		for i, m := range d.Hypernets[:nm] {
 			copy(hyper.Data[i*up:], m.Forward(nil, row(1+i)).Data)
 		}
-		d.upscaleMasks(sc, h, w, hyper.Data, masks.Data[bi*d.numMaskToken*16*hw:(bi+1)*d.numMaskToken*16*hw])
-		copy(iou.Data[bi*d.numMaskToken:], d.IoUHead.Forward(nil, row(0)).Data)
+		d.upscaleMasks(sc, h, w, hyper.Data, masks.Data[bi*nm*16*hw:(bi+1)*nm*16*hw])
+		if !single {
+			copy(iou.Data[bi*d.numMaskToken:], d.IoUHead.Forward(nil, row(0)).Data)
+		}
 	})
 	return DecoderOutputs{
 		Queries: hs, Keys: keysAll,
-		Masks: masks.Reshape(b, d.numMaskToken, 4*h, 4*w), IoU: iou,
+		Masks: masks.Reshape(b, nm, 4*h, 4*w), IoU: iou,
 	}
 }
 
 // forwardFast runs the transformer for one prompt: tokens [Nt, C] (also the query PE),
 // sc.keys [HW, C] (updated in place) with the PE kpe [HW, C]; it returns the final queries.
-func (t *TwoWayTransformer) forwardFast(tokens *tensor.Tensor, kpe []float32, hw int, sc *decScratch) *tensor.Tensor {
+// With finalRow >= 0 only that token goes through the final attention and norm (the
+// other rows of the result are then the last layer's queries).
+func (t *TwoWayTransformer) forwardFast(tokens *tensor.Tensor, kpe []float32, hw int, sc *decScratch, plan attnPlan, finalRow int) *tensor.Tensor {
 	queries := tokens
 	for i, l := range t.Layers {
 		if l.SkipFirstLayerPE {
@@ -202,22 +343,126 @@ func (t *TwoWayTransformer) forwardFast(tokens *tensor.Tensor, kpe []float32, hw
 			queries = tensor.Add(queries, l.SelfAttn.Forward(nil, q, q, queries))
 		}
 		queries = l.Norm1.Forward(nil, queries)
+		t2i, i2t := plan.t2i, plan.i2t
+		var kp, vp, qp []float32
 		if i == 0 { // later layers get x from the previous layer's normAddRows
-			addTo(sc.x, sc.keys, kpe)
+			t2i, i2t = plan.t2i0, plan.i2t0
+			if plan.l0 != nil {
+				copy(sc.x, plan.l0.x)
+				kp, vp, qp = plan.l0.kp, plan.l0.vp, plan.l0.qp
+			} else {
+				addTo(sc.x, sc.keys, kpe)
+			}
 		}
-		queries = tensor.Add(queries, tokenToImage(l.CrossTokenToImage, tensor.Add(queries, tokens), sc.x, sc.keys, hw, sc.s))
-		queries = l.Norm2.Forward(nil, queries)
+		var att *tensor.Tensor
+		if t2i {
+			att = tokenToImageProj(l.CrossTokenToImage, tensor.Add(queries, tokens), sc.x, sc.keys, hw, sc, kp, vp)
+		} else {
+			att = tokenToImage(l.CrossTokenToImage, tensor.Add(queries, tokens), sc.x, sc.keys, hw, sc.s)
+		}
+		queries = l.Norm2.Forward(nil, tensor.Add(queries, att))
 		mlp := l.Lin2.Forward(nil, tensor.ReLU(l.Lin1.Forward(nil, queries)))
 		queries = l.Norm3.Forward(nil, tensor.Add(queries, mlp))
-		imageToTokenAdd(l.CrossImageToToken, sc.x, tensor.Add(queries, tokens), queries, sc.keys, hw, sc.s)
+		if i2t {
+			imageToTokenAddProj(l.CrossImageToToken, sc.x, tensor.Add(queries, tokens), queries, sc.keys, hw, sc, qp)
+		} else {
+			imageToTokenAdd(l.CrossImageToToken, sc.x, tensor.Add(queries, tokens), queries, sc.keys, hw, sc.s)
+		}
 		// norm4, and x = keys + PE for the next attention while each row is in cache.
 		normAddRows(sc.keys, sc.x, kpe, queries.Dim(2), *l.Norm4)
 	}
 	if len(t.Layers) == 0 {
 		addTo(sc.x, sc.keys, kpe)
 	}
+	if finalRow >= 0 {
+		nt, c := queries.Dim(1), queries.Dim(2)
+		one := func(x *tensor.Tensor) *tensor.Tensor {
+			return tensor.FromSlice(x.Data[finalRow*c:(finalRow+1)*c], 1, 1, c)
+		}
+		qr := one(queries)
+		qr = tensor.Add(qr, tokenToImage(t.FinalAttnTokenToImage, tensor.Add(qr, one(tokens)), sc.x, sc.keys, hw, sc.s))
+		out := tensor.New(1, nt, c)
+		copy(out.Data, queries.Data)
+		copy(out.Data[finalRow*c:], t.NormFinalAttn.Forward(nil, qr).Data)
+		return out
+	}
 	queries = tensor.Add(queries, tokenToImage(t.FinalAttnTokenToImage, tensor.Add(queries, tokens), sc.x, sc.keys, hw, sc.s))
 	return t.NormFinalAttn.Forward(nil, queries)
+}
+
+// tokenToImageProj is a.Forward(q=qIn [1, Nt, C], k=x [HW, C], v=y [HW, C]) with the
+// image side projected; kp and vp are those projections when already known (else nil).
+func tokenToImageProj(a *nn.Attention, qIn *tensor.Tensor, x, y []float32, hw int, sc *decScratch, kp, vp []float32) *tensor.Tensor {
+	nt := qIn.Dim(-2)
+	ci := a.QProj.Weight.Dim(0)
+	heads := a.Heads
+	dh := ci / heads
+	scale := float32(1 / math.Sqrt(float64(dh)))
+	if kp == nil {
+		sc.kp = projRows(sc.kp, x, hw, a.KProj)
+		kp = sc.kp
+	}
+	if vp == nil {
+		sc.vp = projRows(sc.vp, y, hw, a.VProj)
+		vp = sc.vp
+	}
+	q := a.QProj.Forward(nil, qIn) // Nt, ci
+	s := sc.s[:heads*nt*hw]
+	o := tensor.New(1, nt, ci)
+	par.For(heads, 1, func(lo, hi int) {
+		for h := lo; h < hi; h++ {
+			sh := s[h*nt*hw : (h+1)*nt*hw]
+			gemm.Sgemm(false, true, nt, hw, dh, scale, q.Data[h*dh:], ci, kp[h*dh:], ci, 0, sh, hw)
+			for r := range nt {
+				vec.Softmax(sh[r*hw:(r+1)*hw], sh[r*hw:(r+1)*hw])
+			}
+			gemm.Sgemm(false, false, nt, dh, hw, 1, sh, hw, vp[h*dh:], ci, 0, o.Data[h*dh:], ci)
+		}
+	})
+	return a.OutProj.Forward(nil, o)
+}
+
+// imageToTokenAddProj adds a.Forward(q=x [HW, C], k=kIn [1, Nt, C], v=vIn [1, Nt, C]) to
+// keys [HW, C] with the image side projected; qp is x's projection when known (else nil).
+func imageToTokenAddProj(a *nn.Attention, x []float32, kIn, vIn *tensor.Tensor, keys []float32, hw int, sc *decScratch, qp []float32) {
+	nt, c := kIn.Dim(-2), kIn.Dim(-1)
+	ci := a.QProj.Weight.Dim(0)
+	heads := a.Heads
+	dh := ci / heads
+	scale := float32(1 / math.Sqrt(float64(dh)))
+	if qp == nil {
+		sc.kp = projRows(sc.kp, x, hw, a.QProj)
+		qp = sc.kp
+	}
+	k := a.KProj.Forward(nil, kIn) // Nt, ci
+	v := a.VProj.Forward(nil, vIn) // Nt, ci
+	s := sc.s[:heads*nt*hw]
+	sc.vp = grow(sc.vp, hw*ci)
+	o := sc.vp // [HW, ci], heads side by side
+	const chunk = 512
+	nc := (hw + chunk - 1) / chunk
+	par.For(heads*nc, 1, func(lo, hi int) {
+		for job := lo; job < hi; job++ {
+			h, j0 := job/nc, (job%nc)*chunk
+			n := min(chunk, hw-j0)
+			sh := s[(h*hw+j0)*nt : (h*hw+j0+n)*nt]
+			gemm.Sgemm(false, true, n, nt, dh, scale, qp[j0*ci+h*dh:], ci, k.Data[h*dh:], ci, 0, sh, nt)
+			for r := range n {
+				vec.Softmax(sh[r*nt:(r+1)*nt], sh[r*nt:(r+1)*nt])
+			}
+			gemm.Sgemm(false, false, n, dh, nt, 1, sh, nt, v.Data[h*dh:], ci, 0, o[j0*ci+h*dh:], ci)
+		}
+	})
+	gemm.Sgemm(false, true, hw, c, ci, 1, o, ci, a.OutProj.Weight.Data, ci, 1, keys, c)
+	bo := a.OutProj.Bias.Data
+	par.For(hw, 64, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			row := keys[j*c : (j+1)*c]
+			for i := range row {
+				row[i] += bo[i]
+			}
+		}
+	})
 }
 
 // addRowVec sets dst = src + v for each row of len(v).

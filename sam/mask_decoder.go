@@ -43,6 +43,7 @@ type MaskDecoder struct {
 	numMaskToken int
 	peCache      nhwcCache
 	embCache     nhwcCache
+	l0Cache      layer0Cache
 }
 
 // NewMaskDecoder builds the decoder's parameters in s (normally "mask_decoder").
