@@ -16,10 +16,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/aisam/aisam/internal/fileio"
 	"github.com/aisam/aisam/tensor"
 )
 
@@ -874,39 +874,5 @@ func Write(w io.Writer, a *Array) error {
 
 // WriteFile writes a to path atomically (temporary file in the same directory, then rename).
 func WriteFile(path string, a *Array) error {
-	return writeAtomic(path, func(w io.Writer) error { return Write(w, a) })
-}
-
-// writeAtomic writes through fn into a temporary file beside path and renames it into
-// place only if everything, including the final sync and close, succeeded.
-func writeAtomic(path string, fn func(w io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err = fn(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(tmp, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return fileio.WriteAtomic(path, func(w io.Writer) error { return Write(w, a) })
 }

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
+
+	"github.com/aisam/aisam/internal/fileio"
 )
 
 // NPZ is an open .npz archive (np.savez / np.savez_compressed): a zip of .npy members.
@@ -21,19 +22,9 @@ type NPZ struct {
 
 // OpenNPZ opens the .npz file at path. Close it when done.
 func OpenNPZ(path string) (*NPZ, error) {
-	f, err := os.Open(path)
+	z, f, err := fileio.Open(path, NewNPZ)
 	if err != nil {
 		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	z, err := NewNPZ(f, st.Size())
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	z.closer = f
 	return z, nil
@@ -173,5 +164,5 @@ func EncodeNPZ(w io.Writer, members []Member, compress bool) error {
 
 // WriteNPZ writes members to path atomically (see EncodeNPZ).
 func WriteNPZ(path string, members []Member, compress bool) error {
-	return writeAtomic(path, func(w io.Writer) error { return EncodeNPZ(w, members, compress) })
+	return fileio.WriteAtomic(path, func(w io.Writer) error { return EncodeNPZ(w, members, compress) })
 }
