@@ -8,7 +8,6 @@
 package safetensors
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -16,11 +15,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/aisam/aisam/internal/fileio"
 	"github.com/aisam/aisam/npy"
 	"github.com/aisam/aisam/tensor"
 )
@@ -66,19 +64,9 @@ type File struct {
 
 // Open opens the safetensors file at path. Close it when done.
 func Open(path string) (*File, error) {
-	fh, err := os.Open(path)
+	f, fh, err := fileio.Open(path, NewReader)
 	if err != nil {
 		return nil, err
-	}
-	st, err := fh.Stat()
-	if err != nil {
-		fh.Close()
-		return nil, err
-	}
-	f, err := NewReader(fh, st.Size())
-	if err != nil {
-		fh.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	f.closer = fh
 	return f, nil
@@ -98,7 +86,7 @@ func NewReader(r io.ReaderAt, size int64) (*File, error) {
 	if size < 8 {
 		return nil, errf("file of %d bytes has no header length", size)
 	}
-	if err := readFullAt(r, nb[:], 0); err != nil {
+	if err := fileio.ReadFullAt(r, nb[:], 0); err != nil {
 		return nil, errf("reading header length: %v", err)
 	}
 	n := binary.LittleEndian.Uint64(nb[:])
@@ -109,7 +97,7 @@ func NewReader(r io.ReaderAt, size int64) (*File, error) {
 		return nil, errf("header length %d exceeds the file's %d bytes", n, size-8)
 	}
 	hdr := make([]byte, n)
-	if err := readFullAt(r, hdr, 8); err != nil {
+	if err := fileio.ReadFullAt(r, hdr, 8); err != nil {
 		return nil, errf("reading header: %v", err)
 	}
 	if len(hdr) == 0 || hdr[0] != '{' {
@@ -217,7 +205,7 @@ func (f *File) Raw(name string) ([]byte, Info, error) {
 	if len(b) == 0 {
 		return b, in, nil // some ReaderAts report EOF for empty reads at the end
 	}
-	if err := readFullAt(f.r, b, f.dataOff+in.Begin); err != nil {
+	if err := fileio.ReadFullAt(f.r, b, f.dataOff+in.Begin); err != nil {
 		return nil, in, errf("tensor %q: %v", name, err)
 	}
 	return b, in, nil
@@ -367,36 +355,8 @@ func Encode(w io.Writer, arrays []npy.Member, metadata map[string]string) error 
 }
 
 // WriteFile writes the arrays to path atomically (temporary file, sync, rename).
-func WriteFile(path string, arrays []npy.Member, metadata map[string]string) (err error) {
-	dir := filepath.Dir(path)
-	fh, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := fh.Name()
-	defer func() {
-		if err != nil {
-			fh.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriterSize(fh, 1<<20)
-	if err = Encode(bw, arrays, metadata); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = fh.Sync(); err != nil {
-		return err
-	}
-	if err = fh.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(tmp, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+func WriteFile(path string, arrays []npy.Member, metadata map[string]string) error {
+	return fileio.WriteAtomic(path, func(w io.Writer) error { return Encode(w, arrays, metadata) })
 }
 
 // WriteTensors writes float32 tensors, ordered by name, to path atomically.
@@ -406,17 +366,4 @@ func WriteTensors(path string, ts map[string]*tensor.Tensor, metadata map[string
 		m[k] = npy.FromTensor(t)
 	}
 	return WriteFile(path, npy.SortedMembers(m), metadata)
-}
-
-// readFullAt fills p from r at off. io.ReaderAt may return io.EOF with a full read that
-// ends at the end of the input (the last tensor's data does), which is success.
-func readFullAt(r io.ReaderAt, p []byte, off int64) error {
-	n, err := r.ReadAt(p, off)
-	if n == len(p) {
-		return nil
-	}
-	if err == nil || err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return err
 }

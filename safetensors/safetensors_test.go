@@ -5,13 +5,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aisam/aisam/internal/fileio/fileiotest"
 	"github.com/aisam/aisam/npy"
 	"github.com/aisam/aisam/tensor"
 )
@@ -213,18 +213,6 @@ func TestEncodeRejectsInvalidArrays(t *testing.T) {
 	}
 }
 
-// eofAtEnd is an io.ReaderAt that, as the interface allows, reports io.EOF along with a
-// full read that reaches the end of its data.
-type eofAtEnd struct{ *bytes.Reader }
-
-func (r eofAtEnd) ReadAt(p []byte, off int64) (int, error) {
-	n, err := r.Reader.ReadAt(p, off)
-	if err == nil && off+int64(n) == r.Size() {
-		err = io.EOF
-	}
-	return n, err
-}
-
 // TestReaderAtEOFAtEnd: the last tensor's data ends the file; a reader that returns
 // io.EOF with that full read must still give it.
 func TestReaderAtEOFAtEnd(t *testing.T) {
@@ -233,7 +221,7 @@ func TestReaderAtEOFAtEnd(t *testing.T) {
 	if err := Encode(&b, []npy.Member{{Name: "w", Array: w}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	f, err := NewReader(eofAtEnd{bytes.NewReader(b.Bytes())}, int64(b.Len()))
+	f, err := NewReader(fileiotest.NewEOFAtEnd(b.Bytes()), int64(b.Len()))
 	if err != nil {
 		t.Fatal(err)
 	}
