@@ -18,12 +18,12 @@ import (
 	"io"
 	"math"
 	"math/big"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"unsafe"
 
+	"github.com/aisam/aisam/internal/fileio"
 	"github.com/aisam/aisam/internal/pickle"
 	"github.com/aisam/aisam/npy"
 	"github.com/aisam/aisam/tensor"
@@ -158,19 +158,9 @@ type File struct {
 
 // Open opens the checkpoint at path. Close it when done.
 func Open(path string) (*File, error) {
-	fh, err := os.Open(path)
+	f, fh, err := fileio.Open(path, NewReader)
 	if err != nil {
 		return nil, err
-	}
-	st, err := fh.Stat()
-	if err != nil {
-		fh.Close()
-		return nil, err
-	}
-	f, err := NewReader(fh, st.Size())
-	if err != nil {
-		fh.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	f.closer = fh
 	return f, nil
@@ -190,7 +180,7 @@ var legacyMagic, _ = new(big.Int).SetString("119547037146038801333356", 10)
 // NewReader parses the checkpoint of the given size held by r.
 func NewReader(r io.ReaderAt, size int64) (*File, error) {
 	var head [4]byte
-	if err := readFullAt(r, head[:], 0); err != nil {
+	if err := fileio.ReadFullAt(r, head[:], 0); err != nil {
 		return nil, errf("file too short (%d bytes)", size)
 	}
 	f := &File{r: r, size: size, storages: map[string]*Storage{}}
@@ -596,7 +586,7 @@ func (f *File) openLegacy() error {
 		if off < 0 || off > f.size-8 {
 			return errf("legacy storage %q: data truncated", k)
 		}
-		if err := readFullAt(f.r, cnt[:], off); err != nil {
+		if err := fileio.ReadFullAt(f.r, cnt[:], off); err != nil {
 			return errf("legacy storage %q: %v", k, err)
 		}
 		order := binary.ByteOrder(binary.LittleEndian)
@@ -663,7 +653,7 @@ func (s *Storage) readInto(buf []byte, from, n int64) ([]byte, error) {
 		} else {
 			b = make([]byte, n*sz)
 		}
-		if err := readFullAt(s.f.r, b, s.fileOff+from*sz); err != nil {
+		if err := fileio.ReadFullAt(s.f.r, b, s.fileOff+from*sz); err != nil {
 			return nil, errf("storage %q: %v", s.Key, err)
 		}
 	} else if s.zf != nil {
@@ -772,7 +762,7 @@ func (t *Tensor) Float32() (*tensor.Tensor, error) {
 	if t.contiguous() && s.fileOff >= 0 && s.DType == Float32 && !s.f.swap && hostLittleEndian && len(out) > 0 {
 		// The common case (every official SAM tensor): the file's bytes are the result's.
 		dst := unsafe.Slice((*byte)(unsafe.Pointer(&out[0])), 4*len(out))
-		if err := readFullAt(s.f.r, dst, s.fileOff+4*t.Offset); err != nil {
+		if err := fileio.ReadFullAt(s.f.r, dst, s.fileOff+4*t.Offset); err != nil {
 			return nil, errf("storage %q: %v", s.Key, err)
 		}
 		return tensor.FromSlice(out, t.Shape...), nil
@@ -1102,17 +1092,4 @@ func ReadAll(path string) (map[string]*tensor.Tensor, error) {
 		out[e.Name] = t
 	}
 	return out, nil
-}
-
-// readFullAt fills p from r at off. io.ReaderAt may return io.EOF with a full read that
-// ends at the end of the input (the last storage of a legacy file does), which is success.
-func readFullAt(r io.ReaderAt, p []byte, off int64) error {
-	n, err := r.ReadAt(p, off)
-	if n == len(p) {
-		return nil
-	}
-	if err == nil || err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return err
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aisam/aisam/internal/fileio/fileiotest"
 	"github.com/aisam/aisam/internal/pickle"
 	"github.com/aisam/aisam/internal/testref"
 	"github.com/aisam/aisam/npy"
@@ -680,18 +681,6 @@ func tinyZip(prefix, pkl string, storage []byte) []byte {
 	return buf.Bytes()
 }
 
-// eofAtEnd is an io.ReaderAt that, as the interface allows, reports io.EOF along with a
-// full read that reaches the end of its data.
-type eofAtEnd struct{ *bytes.Reader }
-
-func (r eofAtEnd) ReadAt(p []byte, off int64) (int, error) {
-	n, err := r.Reader.ReadAt(p, off)
-	if err == nil && off+int64(n) == r.Size() {
-		err = io.EOF
-	}
-	return n, err
-}
-
 // TestReaderAtEOFAtEnd: the legacy format's last storage ends the file; a reader that
 // returns io.EOF with that full read must still give every tensor.
 func TestReaderAtEOFAtEnd(t *testing.T) {
@@ -706,7 +695,7 @@ func TestReaderAtEOFAtEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f, err := NewReader(eofAtEnd{bytes.NewReader(b)}, int64(len(b)))
+		f, err := NewReader(fileiotest.NewEOFAtEnd(b), int64(len(b)))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
