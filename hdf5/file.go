@@ -17,7 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+
+	"github.com/aisam/aisam/internal/fileio"
 )
 
 // ErrFormat is wrapped by every error about a malformed file.
@@ -59,7 +60,7 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 	var sbAt int64 = -1
 	for at := int64(0); at+int64(len(signature)) <= size; {
 		b := make([]byte, len(signature))
-		if _, err := r.ReadAt(b, at); err != nil {
+		if err := fileio.ReadFullAt(r, b, at); err != nil {
 			return nil, fmt.Errorf("%w: reading signature at %d: %v", ErrFormat, at, err)
 		}
 		if bytes.Equal(b, signature) {
@@ -83,19 +84,9 @@ func Open(r io.ReaderAt, size int64) (*File, error) {
 
 // OpenFile opens the HDF5 file at path; Close releases it.
 func OpenFile(path string) (*File, error) {
-	fh, err := os.Open(path)
+	f, fh, err := fileio.Open(path, Open)
 	if err != nil {
 		return nil, err
-	}
-	st, err := fh.Stat()
-	if err != nil {
-		fh.Close()
-		return nil, err
-	}
-	f, err := Open(fh, st.Size())
-	if err != nil {
-		fh.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	f.closer = fh
 	return f, nil
@@ -140,7 +131,7 @@ func (f *File) rawData(pos uint64, n int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d bytes at %d run past the end of the %d-byte file", ErrFormat, n, pos, f.size)
 	}
 	b := make([]byte, n)
-	if _, err := f.r.ReadAt(b, int64(pos)); err != nil && !(errors.Is(err, io.EOF) && n == 0) {
+	if err := fileio.ReadFullAt(f.r, b, int64(pos)); err != nil {
 		return nil, fmt.Errorf("%w: reading %d bytes at %d: %v", ErrFormat, n, pos, err)
 	}
 	return b, nil

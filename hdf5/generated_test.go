@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/aisam/aisam/internal/fileio/fileiotest"
 )
 
 // genExpected is testdata/expected.json, written by testdata/gen/gen.py from the numpy
@@ -225,5 +227,46 @@ func TestDenseLookupByHash(t *testing.T) {
 	t.Logf("lookup %d, list %d metadata bytes", lookupCost, listCost)
 	if lookupCost*2 > listCost {
 		t.Errorf("lookup read %d metadata bytes, listing %d", lookupCost, listCost)
+	}
+}
+
+// TestReaderAtEOFAtEnd: a reader may return io.EOF with a full read that ends the file
+// (io.ReaderAt allows it); every dataset must still read as expected.json says.
+func TestReaderAtEOFAtEnd(t *testing.T) {
+	b, err := os.ReadFile("testdata/expected.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exp genExpected
+	if err := json.Unmarshal(b, &exp); err != nil {
+		t.Fatal(err)
+	}
+	for file, sets := range exp {
+		data, err := os.ReadFile(filepath.Join("testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := Open(fileiotest.NewEOFAtEnd(data), int64(len(data)))
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		for name, e := range sets {
+			v, err := f.Dataset(name)
+			if err != nil {
+				t.Fatalf("%s/%s: %v", file, name, err)
+			}
+			got, err := v.ReadFloat64()
+			if err != nil {
+				t.Fatalf("%s/%s: %v", file, name, err)
+			}
+			if len(got) != len(e.Values) {
+				t.Fatalf("%s/%s: %d values, want %d", file, name, len(got), len(e.Values))
+			}
+			for i := range got {
+				if got[i] != e.Values[i] {
+					t.Fatalf("%s/%s: value %d = %v, want %v", file, name, i, got[i], e.Values[i])
+				}
+			}
+		}
 	}
 }
