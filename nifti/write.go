@@ -1,61 +1,31 @@
 package nifti
 
 import (
-	"bufio"
 	"compress/gzip"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/aisam/aisam/internal/fileio"
 )
 
 // WriteLabels writes a label volume atomically (temp file + rename) as little-endian
 // NIfTI-1 with intent LABEL, gzip-compressed when path ends in ".gz". labels is []uint8
 // (datatype UINT8) or []int16 (INT16), x fastest; the affine is stored as the sform (code 2,
 // aligned) and, when it is a rotation times a scaling, also as the qform.
-func WriteLabels(path string, dims []int, spacing []float64, affine [4][4]float64, labels any) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+func WriteLabels(path string, dims []int, spacing []float64, affine [4][4]float64, labels any) error {
+	return fileio.WriteAtomic(path, func(w io.Writer) error {
+		if !strings.HasSuffix(strings.ToLower(path), ".gz") {
+			return EncodeLabels(w, dims, spacing, affine, labels)
 		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<16)
-	var w io.Writer = bw
-	var zw *gzip.Writer
-	if strings.HasSuffix(strings.ToLower(path), ".gz") {
-		zw, _ = gzip.NewWriterLevel(bw, gzip.DefaultCompression)
-		w = zw
-	}
-	if err = EncodeLabels(w, dims, spacing, affine, labels); err != nil {
-		return err
-	}
-	if zw != nil {
-		if err = zw.Close(); err != nil {
+		zw, _ := gzip.NewWriterLevel(w, gzip.DefaultCompression)
+		if err := EncodeLabels(zw, dims, spacing, affine, labels); err != nil {
 			return err
 		}
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+		return zw.Close()
+	})
 }
 
 // EncodeLabels writes an uncompressed single-file NIfTI-1 label volume to w; see WriteLabels.
