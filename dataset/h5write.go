@@ -1,13 +1,12 @@
 package dataset
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
+
+	"github.com/aisam/aisam/internal/fileio"
 )
 
 // WriteSynapseH5 writes a test volume as TransUNet's <case>.npy.h5: an HDF5 file with two
@@ -34,26 +33,9 @@ func WriteSynapseH5(path string, v *Volume) error {
 		}
 		lab[i] = float32(l)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	err = encodeH5(bw, []int{v.D, v.H, v.W}, v.Image, lab)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return fileio.WriteAtomic(path, func(w io.Writer) error {
+		return encodeH5(w, []int{v.D, v.H, v.W}, v.Image, lab)
+	})
 }
 
 // File layout (addresses as h5py produces them for two datasets named image, label).

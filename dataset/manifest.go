@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/aisam/aisam/internal/fileio"
 )
 
 // ManifestName is the file, at the root of a converted dataset, that records where the
@@ -73,30 +75,5 @@ func WriteManifest(root string, m *Manifest) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(root, ManifestName), append(b, '\n'))
-}
-
-// WriteFileAtomic writes data to a temporary file beside path and renames it into place,
-// so readers never see a partial file.
-func WriteFileAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return fileio.WriteFile(filepath.Join(root, ManifestName), append(b, '\n'))
 }

@@ -7,11 +7,14 @@ import (
 	"image/color"
 	_ "image/jpeg" // images may be JPEG
 	"image/png"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/aisam/aisam/internal/fileio"
 )
 
 // PNG is a folder of 2-D image/mask pairs:
@@ -237,9 +240,5 @@ func WriteMaskPNG(path string, lab []int32, h, w int) error {
 		}
 		g.Pix[i] = uint8(v)
 	}
-	var buf strings.Builder
-	if err := png.Encode(&buf, g); err != nil {
-		return err
-	}
-	return WriteFileAtomic(path, []byte(buf.String()))
+	return fileio.WriteAtomic(path, func(w io.Writer) error { return png.Encode(w, g) })
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aisam/aisam/dataset"
+	"github.com/aisam/aisam/internal/fileio"
 	"github.com/aisam/aisam/npy"
 )
 
@@ -531,7 +532,7 @@ func (c *converter) finish(m *dataset.Manifest) error {
 			b.WriteString(l)
 			b.WriteByte('\n')
 		}
-		return dataset.WriteFileAtomic(filepath.Join(c.out, "lists_Synapse", name), []byte(b.String()))
+		return fileio.WriteFile(filepath.Join(c.out, "lists_Synapse", name), []byte(b.String()))
 	}
 	if err := write("train.txt", c.train); err != nil {
 		return err

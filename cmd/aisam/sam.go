@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aisam/aisam/internal/fileio"
 	"github.com/aisam/aisam/internal/par"
 	"github.com/aisam/aisam/npy"
 	"github.com/aisam/aisam/sam"
@@ -379,7 +380,7 @@ func writeSAMPredictOutputs(dir string, im sam.RGB, p *sam.Predictor, pr sam.Pro
 	if err != nil {
 		return err
 	}
-	return writeFileAtomically(filepath.Join(dir, "result.json"), append(b, '\n'))
+	return fileio.WriteFile(filepath.Join(dir, "result.json"), append(b, '\n'))
 }
 
 func samMaskImage(mk []bool, h, w int) *image.Gray {
@@ -531,7 +532,7 @@ flags:`)
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomically(filepath.Join(out, "masks.json"), append(b, '\n')); err != nil {
+	if err := fileio.WriteFile(filepath.Join(out, "masks.json"), append(b, '\n')); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%d masks; load %.2fs, generate %.2fs; wrote %s\n", len(recs), tLoad.Seconds(), tGen.Seconds(), out)

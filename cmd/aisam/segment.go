@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/aisam/aisam/aisam"
+	"github.com/aisam/aisam/internal/fileio"
 	"github.com/aisam/aisam/internal/par"
 	"github.com/aisam/aisam/nifti"
 )
@@ -534,7 +535,7 @@ func writeSegmentOutputs(dir string, in segInput, m *aisam.Model, r *aisam.Resul
 	if err != nil {
 		return err
 	}
-	return writeFileAtomically(filepath.Join(dir, "result.json"), append(b, '\n'))
+	return fileio.WriteFile(filepath.Join(dir, "result.json"), append(b, '\n'))
 }
 
 func safeName(s string) string {
@@ -579,35 +580,7 @@ func drawSquare(im *image.NRGBA, cx, cy float64, r int, c color.NRGBA, filled bo
 }
 
 func writePNG(path string, im image.Image) error {
-	var b bytes.Buffer
-	if err := png.Encode(&b, im); err != nil {
-		return err
-	}
-	return writeFileAtomically(path, b.Bytes())
-}
-
-// writeFileAtomically writes b to a temporary file beside path and renames it.
-func writeFileAtomically(path string, b []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return fileio.WriteAtomic(path, func(w io.Writer) error { return png.Encode(w, im) })
 }
 
 // writeLabelVolume writes the per-slice label maps as a NIfTI label volume with the
