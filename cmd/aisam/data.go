@@ -47,6 +47,17 @@ func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
 	return false, nil
 }
 
+// parseFlagsNoArgs is parseFlags for commands that take flags only.
+func parseFlagsNoArgs(fs *flag.FlagSet, args []string) (help bool, err error) {
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return help, err
+	}
+	if fs.NArg() > 0 {
+		return false, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return false, nil
+}
+
 func dataInspect(w io.Writer, args []string) error {
 	fs := flag.NewFlagSet("data inspect", flag.ContinueOnError)
 	verbose := fs.Bool("v", false, "list every slice even in large groups")

@@ -73,6 +73,21 @@ func (f *samModelFlags) check() error {
 	return nil
 }
 
+// parseSAMFlags parses the flags of a sam subcommand that reads --image and writes --out,
+// checking them before any slow work starts.
+func parseSAMFlags(fs *flag.FlagSet, args []string, mf *samModelFlags, image, out *string) (help bool, err error) {
+	if help, err := parseFlagsNoArgs(fs, args); help || err != nil {
+		return help, err
+	}
+	if err := mf.check(); err != nil {
+		return false, err
+	}
+	if *image == "" || *out == "" {
+		return false, fmt.Errorf("--image and --out are required")
+	}
+	return false, nil
+}
+
 // samTinyConfig is a small SAM (the shape of the sam-tiny reference vectors: 256 input,
 // 16x16x32 embedding, 64x64 low-res masks) for tests.
 func samTinyConfig() sam.Config {
@@ -222,17 +237,8 @@ Writes to DIR:
 flags:`)
 		fs.PrintDefaults()
 	}
-	if help, err := parseFlags(fs, args); help || err != nil {
+	if help, err := parseSAMFlags(fs, args, &mf, &image, &out); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if err := mf.check(); err != nil {
-		return err
-	}
-	if image == "" || out == "" {
-		return fmt.Errorf("--image and --out are required")
 	}
 	if len(points) == 0 && len(boxes) == 0 && maskIn == "" {
 		return fmt.Errorf("give a prompt: --point, --box or --mask-input")
@@ -463,17 +469,8 @@ Segments everything (SAM's automatic mask generator). Writes to DIR:
 flags:`)
 		fs.PrintDefaults()
 	}
-	if help, err := parseFlags(fs, args); help || err != nil {
+	if help, err := parseSAMFlags(fs, args, &mf, &image, &out); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if err := mf.check(); err != nil {
-		return err
-	}
-	if image == "" || out == "" {
-		return fmt.Errorf("--image and --out are required")
 	}
 	o.OutputMode = sam.OutputUncompressedRLE
 	// Check the options before the (possibly slow) model load.

@@ -82,11 +82,8 @@ one folder per slice and labels.nii.gz):
 flags:`)
 		fs.PrintDefaults()
 	}
-	if help, err := parseFlags(fs, args); help || err != nil {
+	if help, err := parseFlagsNoArgs(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if (a.model == "") == !a.random {
 		return fmt.Errorf("give exactly one of --model FILE and --random-weights")
