@@ -182,7 +182,7 @@ func direct(kr *kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 	job := directJob{kr, transB, m, n, k, alpha, *abuf, b, ldb, beta, c, ldc}
 	panels := ceilDiv(n, kr.nr)
 	const grain = 4
-	if panels <= grain || par.Workers() == 1 {
+	if panels <= grain || par.Workers() == 1 || par.Nested() {
 		job.run(0, panels) // no closure, no allocation: tiny products are called often
 		return
 	}
@@ -266,6 +266,9 @@ func packed(kr *kernel, kcMax, mcMax, ncMax int, transA, transB bool, m, n, k in
 	nc0 := balanced(n, max(nr, min(ncMax, bPackLimit/k/nr*nr)), nr)
 	nIC := ceilDiv(m, mc)
 	w := par.Workers()
+	if par.Nested() {
+		w = 1 // par.ForEach will run the tasks serially: cutting row blocks only repacks A
+	}
 	stride := roundUp(min(nc0, n), nr) * kc0 // floats per depth block of packed B
 	bbuf := getBuf(stride * nPC)
 	defer putBuf(bbuf)

@@ -18,6 +18,11 @@ func init() { workers.Store(int32(runtime.GOMAXPROCS(0))) }
 // Workers reports how many goroutines a parallel loop may use.
 func Workers() int { return int(workers.Load()) }
 
+// Nested reports whether a parallel region is running, in which case For and ForEach
+// run serially; a caller that splits its work by Workers() checks it to avoid cutting
+// work (and repeating per-chunk setup) for parallelism it will not get.
+func Nested() bool { return active.Load() > 0 }
+
 // SetWorkers sets the parallelism of later loops (n < 1 means GOMAXPROCS) and returns the
 // previous value. Benchmarks use it to measure 1 and 2 threads in one process.
 func SetWorkers(n int) int {

@@ -126,3 +126,29 @@ func TestPanicReachesCaller(t *testing.T) {
 		t.Fatalf("active = %d after the panics", active.Load())
 	}
 }
+
+// Nested is true exactly inside a parallel region (on every worker of it), false again
+// after it, whichever of For and ForEach opened it.
+func TestNested(t *testing.T) {
+	defer SetWorkers(SetWorkers(2))
+	if Nested() {
+		t.Fatal("Nested() true outside any region")
+	}
+	var outside atomic.Int32
+	For(8, 1, func(lo, hi int) {
+		if !Nested() {
+			outside.Add(1)
+		}
+	})
+	ForEach(8, func(int) {
+		if !Nested() {
+			outside.Add(1)
+		}
+	})
+	if n := outside.Load(); n != 0 {
+		t.Fatalf("Nested() false in %d chunks inside a region", n)
+	}
+	if Nested() {
+		t.Fatal("Nested() still true after the regions ended")
+	}
+}
