@@ -27,14 +27,8 @@ func encSize(n uint64) int {
 
 func (f *File) openBTree2(addr uint64, wantType int) (*btree2, error) {
 	n := int64(4 + 1 + 1 + 4 + 2 + 2 + 1 + 1 + f.so + 2 + f.sl + 4)
-	b, err := f.readAt(addr, n)
+	b, err := f.readBlock(addr, n, "BTHD", "v2 B-tree header")
 	if err != nil {
-		return nil, fmt.Errorf("v2 B-tree header: %w", err)
-	}
-	if !bytes.Equal(b[:4], []byte("BTHD")) {
-		return nil, fmt.Errorf("%w: v2 B-tree header at %d lacks the BTHD signature", ErrFormat, addr)
-	}
-	if err := checkSum(b, "BTHD"); err != nil {
 		return nil, err
 	}
 	c := f.cursor(b, "v2 B-tree header")

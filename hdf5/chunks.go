@@ -107,14 +107,8 @@ func (d *Dataset) implicitChunks(chunkBytes int64) ([]chunkRef, error) {
 func (d *Dataset) fixedArrayChunks(chunkBytes int64) ([]chunkRef, error) {
 	f := d.f
 	hsize := 12 + f.sl + f.so
-	hb, err := f.readAt(d.addr, int64(hsize))
+	hb, err := f.readBlock(d.addr, int64(hsize), "FAHD", "fixed array header")
 	if err != nil {
-		return nil, fmt.Errorf("fixed array header: %w", err)
-	}
-	if !bytes.Equal(hb[:4], []byte("FAHD")) {
-		return nil, fmt.Errorf("%w: fixed array header at %d lacks the FAHD signature", ErrFormat, d.addr)
-	}
-	if err := checkSum(hb, "FAHD"); err != nil {
 		return nil, err
 	}
 	c := f.cursor(hb, "fixed array header")

@@ -18,14 +18,8 @@ func (d *Dataset) extensibleArrayChunks(chunkBytes int64) ([]chunkRef, error) {
 	}
 	f := d.f
 	hsize := int64(12 + 6*f.sl + f.so + 4)
-	hb, err := f.readAt(d.addr, hsize)
+	hb, err := f.readBlock(d.addr, hsize, "EAHD", "extensible array header")
 	if err != nil {
-		return nil, fmt.Errorf("extensible array header: %w", err)
-	}
-	if !bytes.Equal(hb[:4], []byte("EAHD")) {
-		return nil, fmt.Errorf("%w: extensible array header at %d lacks the EAHD signature", ErrFormat, d.addr)
-	}
-	if err := checkSum(hb, "EAHD"); err != nil {
 		return nil, err
 	}
 	c := f.cursor(hb, "extensible array header")
@@ -86,14 +80,8 @@ func (d *Dataset) extensibleArrayChunks(chunkBytes int64) ([]chunkRef, error) {
 	if nsblkAddrs < 0 {
 		nsblkAddrs = 0
 	}
-	ib, err := f.readAt(iblk, int64(6+f.so+idxElems*esize+(ndblkAddrs+nsblkAddrs)*f.so+4))
+	ib, err := f.readBlock(iblk, int64(6+f.so+idxElems*esize+(ndblkAddrs+nsblkAddrs)*f.so+4), "EAIB", "extensible array index block")
 	if err != nil {
-		return nil, fmt.Errorf("extensible array index block: %w", err)
-	}
-	if !bytes.Equal(ib[:4], []byte("EAIB")) {
-		return nil, fmt.Errorf("%w: extensible array index block lacks the EAIB signature", ErrFormat)
-	}
-	if err := checkSum(ib, "EAIB"); err != nil {
 		return nil, err
 	}
 	ic := f.cursor(ib, "extensible array index block")
@@ -147,14 +135,8 @@ func (d *Dataset) extensibleArrayChunks(chunkBytes int64) ([]chunkRef, error) {
 			if n > uint64(f.size) {
 				return fmt.Errorf("%w: extensible array data block of %d entries", ErrFormat, n)
 			}
-			b, err := f.readAt(addr, prefix+int64(n)*int64(esize)+4)
+			b, err := f.readBlock(addr, prefix+int64(n)*int64(esize)+4, "EADB", "extensible array data block")
 			if err != nil {
-				return fmt.Errorf("extensible array data block: %w", err)
-			}
-			if !bytes.Equal(b[:4], []byte("EADB")) {
-				return fmt.Errorf("%w: extensible array data block lacks the EADB signature", ErrFormat)
-			}
-			if err := checkSum(b, "EADB"); err != nil {
 				return err
 			}
 			return add(b[prefix:len(b)-4], k)
@@ -213,14 +195,8 @@ func (d *Dataset) extensibleArrayChunks(chunkBytes int64) ([]chunkRef, error) {
 			npagesPer = si.dblkElems / pageElems
 		}
 		bitmap := int((si.ndblks*npagesPer + 7) / 8)
-		sb, err := f.readAt(sblkAddrs[so], int64(6+f.so+offSize+bitmap)+int64(si.ndblks)*int64(f.so)+4)
+		sb, err := f.readBlock(sblkAddrs[so], int64(6+f.so+offSize+bitmap)+int64(si.ndblks)*int64(f.so)+4, "EASB", "extensible array super block")
 		if err != nil {
-			return nil, fmt.Errorf("extensible array super block: %w", err)
-		}
-		if !bytes.Equal(sb[:4], []byte("EASB")) {
-			return nil, fmt.Errorf("%w: extensible array super block lacks the EASB signature", ErrFormat)
-		}
-		if err := checkSum(sb, "EASB"); err != nil {
 			return nil, err
 		}
 		sc := f.cursor(sb, "extensible array super block")

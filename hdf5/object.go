@@ -183,14 +183,8 @@ func (f *File) objectHeaderV2(addr uint64) ([]message, error) {
 				if s.size < 8 {
 					return nil, fmt.Errorf("%w: OCHK block of %d bytes", ErrFormat, s.size)
 				}
-				blk, err := f.readAt(s.addr, int64(s.size))
+				blk, err := f.readBlock(s.addr, int64(s.size), "OCHK", "continuation")
 				if err != nil {
-					return nil, err
-				}
-				if !bytes.Equal(blk[:4], []byte("OCHK")) {
-					return nil, fmt.Errorf("%w: continuation at %d lacks the OCHK signature", ErrFormat, s.addr)
-				}
-				if err := checkSum(blk, "OCHK"); err != nil {
 					return nil, err
 				}
 				blocks = append(blocks, blk[4:len(blk)-4])
@@ -202,6 +196,22 @@ func (f *File) objectHeaderV2(addr uint64) ([]message, error) {
 
 // ignoreChecksums lets the fuzz test reach the parsers behind checksummed blocks.
 var ignoreChecksums = false
+
+// readBlock reads the n-byte v2 metadata block at addr and checks its signature sig and
+// its trailing checksum; what names the block in errors.
+func (f *File) readBlock(addr uint64, n int64, sig, what string) ([]byte, error) {
+	b, err := f.readAt(addr, n)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if len(b) < 4 || !bytes.Equal(b[:4], []byte(sig)) {
+		return nil, fmt.Errorf("%w: %s at %d lacks the %s signature", ErrFormat, what, addr, sig)
+	}
+	if err := checkSum(b, sig); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
 
 // checkSum verifies the trailing lookup3 checksum of a v2 metadata block.
 func checkSum(b []byte, what string) error {
