@@ -19,6 +19,7 @@ import (
 	"github.com/aisam/aisam/internal/pickle"
 	"github.com/aisam/aisam/internal/testref"
 	"github.com/aisam/aisam/npy"
+	"github.com/aisam/aisam/tensor"
 )
 
 // expected is the "pth" section of fixtures/expected.json.
@@ -311,6 +312,13 @@ func TestDeflatedEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	readsLike(t, rezip(t, p, zip.Deflate, nil, nil), orig)
+}
+
+// rezip copies the zip checkpoint at p entry by entry, written with method, passing each
+// entry's bytes through edit (when not nil), then adds the extra entries.
+func rezip(t *testing.T, p string, method uint16, edit func(name string, b []byte), extra map[string]string) []byte {
+	t.Helper()
 	zr, err := zip.OpenReader(p)
 	if err != nil {
 		t.Fatal(err)
@@ -318,18 +326,43 @@ func TestDeflatedEntries(t *testing.T) {
 	defer zr.Close()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
+	add := func(name string, b []byte) {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: method})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, zf := range zr.File {
 		rc, err := zf.Open()
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := io.ReadAll(rc)
+		b, err := io.ReadAll(rc)
 		rc.Close()
-		w, _ := zw.CreateHeader(&zip.FileHeader{Name: zf.Name, Method: zip.Deflate})
-		w.Write(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if edit != nil {
+			edit(zf.Name, b)
+		}
+		add(zf.Name, b)
 	}
-	zw.Close()
-	f, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	for name, content := range extra {
+		add(name, []byte(content))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// readsLike checks that the checkpoint bytes b hold a state dict equal to want.
+func readsLike(t *testing.T, b []byte, want map[string]*tensor.Tensor) {
+	t.Helper()
+	f, err := NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,8 +375,8 @@ func TestDeflatedEntries(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", e.Name, err)
 		}
-		if fmt.Sprint(x.Data) != fmt.Sprint(orig[e.Name].Data) {
-			t.Errorf("%s: %v, want %v", e.Name, x.Data, orig[e.Name].Data)
+		if fmt.Sprint(x.Data) != fmt.Sprint(want[e.Name].Data) {
+			t.Errorf("%s: %v, want %v", e.Name, x.Data, want[e.Name].Data)
 		}
 	}
 }
@@ -396,43 +429,13 @@ func TestBigEndianZip(t *testing.T) {
 	for k, info := range exp.ZipStorage {
 		elem[info.Key] = map[string]int{"float32": 4, "int64": 8, "float16": 2, "bfloat16": 2}[exp.Tensors[k].DType]
 	}
-	zr, err := zip.OpenReader(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, zf := range zr.File {
-		rc, _ := zf.Open()
-		b, _ := io.ReadAll(rc)
-		rc.Close()
-		if i := strings.Index(zf.Name, "/data/"); i >= 0 {
-			swapBytes(b, elem[zf.Name[i+6:]])
-		}
-		w, _ := zw.CreateHeader(&zip.FileHeader{Name: zf.Name, Method: zip.Store})
-		w.Write(b)
-	}
-	w, _ := zw.CreateHeader(&zip.FileHeader{Name: "tiny_state_dict/byteorder", Method: zip.Store})
-	w.Write([]byte("big"))
-	zw.Close()
-	f, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sd, err := f.StateDict()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range sd {
-		x, err := e.Tensor.Float32()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fmt.Sprint(x.Data) != fmt.Sprint(orig[e.Name].Data) {
-			t.Errorf("%s: %v, want %v", e.Name, x.Data, orig[e.Name].Data)
+	swap := func(name string, b []byte) {
+		if i := strings.Index(name, "/data/"); i >= 0 {
+			swapBytes(b, elem[name[i+6:]])
 		}
 	}
+	b := rezip(t, p, zip.Store, swap, map[string]string{"tiny_state_dict/byteorder": "big"})
+	readsLike(t, b, orig)
 }
 
 // TestHostileStorageCounts: storage element counts that would overflow a byte count, or
