@@ -25,7 +25,9 @@ type genExpected map[string]map[string]struct {
 	Filters []string  `json:"filters"`
 }
 
-func TestGeneratedFixtures(t *testing.T) {
+// loadGenExpected reads testdata/expected.json.
+func loadGenExpected(t *testing.T) genExpected {
+	t.Helper()
 	b, err := os.ReadFile("testdata/expected.json")
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +36,11 @@ func TestGeneratedFixtures(t *testing.T) {
 	if err := json.Unmarshal(b, &exp); err != nil {
 		t.Fatal(err)
 	}
+	return exp
+}
+
+func TestGeneratedFixtures(t *testing.T) {
+	exp := loadGenExpected(t)
 	n := 0
 	for file, sets := range exp {
 		f, err := OpenFile(filepath.Join("testdata", file))
@@ -233,14 +240,7 @@ func TestDenseLookupByHash(t *testing.T) {
 // TestReaderAtEOFAtEnd: a reader may return io.EOF with a full read that ends the file
 // (io.ReaderAt allows it); every dataset must still read as expected.json says.
 func TestReaderAtEOFAtEnd(t *testing.T) {
-	b, err := os.ReadFile("testdata/expected.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var exp genExpected
-	if err := json.Unmarshal(b, &exp); err != nil {
-		t.Fatal(err)
-	}
+	exp := loadGenExpected(t)
 	for file, sets := range exp {
 		data, err := os.ReadFile(filepath.Join("testdata", file))
 		if err != nil {
