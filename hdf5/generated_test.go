@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,10 +60,10 @@ func TestGeneratedFixtures(t *testing.T) {
 				if name == "more/bool" {
 					descr = "|i1" // h5py stores bool as an enum over int8
 				}
-				if descr != e.Descr || !equalInts(d.Shape, e.Shape) {
+				if descr != e.Descr || !slices.Equal(d.Shape, e.Shape) {
 					t.Errorf("type %s shape %v, want %s %v", descr, d.Shape, e.Descr, e.Shape)
 				}
-				if d.Layout() != e.Layout || !equalInts(d.Chunks(), e.Chunks) || strings.Join(d.Filters(), ",") != strings.Join(e.Filters, ",") {
+				if d.Layout() != e.Layout || !slices.Equal(d.Chunks(), e.Chunks) || strings.Join(d.Filters(), ",") != strings.Join(e.Filters, ",") {
 					t.Errorf("layout %s chunks %v filters %v, want %s %v %v", d.Layout(), d.Chunks(), d.Filters(), e.Layout, e.Chunks, e.Filters)
 				}
 				v, err := d.ReadFloat64()

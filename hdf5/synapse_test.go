@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -84,7 +85,7 @@ func TestSynapseVolumes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if img.Type.String() != e.Image.Descr || !equalInts(img.Shape, e.Image.Shape) || !equalInts(lab.Shape, e.Label.Shape) {
+			if img.Type.String() != e.Image.Descr || !slices.Equal(img.Shape, e.Image.Shape) || !slices.Equal(lab.Shape, e.Label.Shape) {
 				t.Fatalf("image %s %v, label %v; want %s %v", img.Type, img.Shape, lab.Shape, e.Image.Descr, e.Image.Shape)
 			}
 			for dn, l := range e.Layout {
@@ -92,7 +93,7 @@ func TestSynapseVolumes(t *testing.T) {
 				if dn == "label" {
 					d = lab
 				}
-				if !equalInts(d.Chunks(), l.Chunks) {
+				if !slices.Equal(d.Chunks(), l.Chunks) {
 					t.Errorf("%s chunks %v, want %v", dn, d.Chunks(), l.Chunks)
 				}
 				if l.Offset != nil && d.DataOffset() != *l.Offset {
@@ -180,18 +181,6 @@ func TestSynapseGzipEqualsContiguous(t *testing.T) {
 			t.Errorf("%s differs between contiguous and gzip files", ds)
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // One File serves many reads, also concurrently: the metadata budget is per operation.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -41,7 +42,7 @@ func TestGeneratedFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !equalInts(v.Dims, e.Shape) || v.Datatype != e.Datatype {
+			if !slices.Equal(v.Dims, e.Shape) || v.Datatype != e.Datatype {
 				t.Errorf("dims %v datatype %d, want %v %d", v.Dims, v.Datatype, e.Shape, e.Datatype)
 			}
 			if (v.ByteOrder == binary.BigEndian) != e.BigEndian {

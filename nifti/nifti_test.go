@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -120,7 +121,7 @@ func TestFixtureHeaders(t *testing.T) {
 				t.Errorf("srow %v", h.Srow)
 			}
 			wantDims := []int{int(e.Dim[1]), int(e.Dim[2]), int(e.Dim[3])}
-			if !equalInts(v.Dims, wantDims) || !equalInts(v.Dims, exp.Shape) {
+			if !slices.Equal(v.Dims, wantDims) || !slices.Equal(v.Dims, exp.Shape) {
 				t.Errorf("dims %v, want %v", v.Dims, wantDims)
 			}
 			for i, s := range v.Spacing {
@@ -304,7 +305,7 @@ func TestRealMRI(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []int{181, 217, 181}
-	if !equalInts(ch2.Dims, want) {
+	if !slices.Equal(ch2.Dims, want) {
 		t.Fatalf("dims %v, want %v", ch2.Dims, want)
 	}
 	for _, s := range ch2.Spacing {
@@ -335,7 +336,7 @@ func TestRealMRI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if aal.IntentCode != IntentLabel || !equalInts(aal.Dims, want) {
+	if aal.IntentCode != IntentLabel || !slices.Equal(aal.Dims, want) {
 		t.Errorf("aal intent %d dims %v", aal.IntentCode, aal.Dims)
 	}
 }
@@ -367,18 +368,6 @@ func closeAffine(a, b [4][4]float64, tol float64) bool {
 			if math.Abs(a[i][j]-b[i][j]) > tol {
 				return false
 			}
-		}
-	}
-	return true
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
 		}
 	}
 	return true

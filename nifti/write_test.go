@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -51,7 +52,7 @@ func TestWriteLabelsRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		if !equalInts(v.Dims, c.dims) || v.IntentCode != IntentLabel || v.SformCode != 2 {
+		if !slices.Equal(v.Dims, c.dims) || v.IntentCode != IntentLabel || v.SformCode != 2 {
 			t.Errorf("%s: dims %v intent %d sform %d", c.name, v.Dims, v.IntentCode, v.SformCode)
 		}
 		for i, s := range c.spacing {
@@ -174,7 +175,7 @@ print(json.dumps({"shape": list(img.shape), "dtype": d.dtype.str, "affine": img.
 		if _, ok := c.labels.([]int16); ok {
 			wantDtype = "<i2"
 		}
-		if !equalInts(got.Shape, c.dims) || got.Dtype != wantDtype || got.Intent != "label" || got.Axcodes != c.orient {
+		if !slices.Equal(got.Shape, c.dims) || got.Dtype != wantDtype || got.Intent != "label" || got.Axcodes != c.orient {
 			t.Errorf("%s: nibabel sees shape %v dtype %s intent %s axcodes %s", c.name, got.Shape, got.Dtype, got.Intent, got.Axcodes)
 		}
 		if !closeAffine(got.Affine, c.affine, 1e-5) {
