@@ -63,17 +63,6 @@ func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, 
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("gemm: negative size m=%d n=%d k=%d", m, n, k))
 	}
-	need := func(name string, rows, cols, ld, have int) {
-		if rows == 0 || cols == 0 {
-			return // an empty operand is never read, whatever its stride
-		}
-		if ld < cols {
-			panic(fmt.Sprintf("gemm: %s is %d×%d but its stride is %d", name, rows, cols, ld))
-		}
-		if have < (rows-1)*ld+cols {
-			panic(fmt.Sprintf("gemm: %s is %d×%d with stride %d: needs %d elements, has %d", name, rows, cols, ld, (rows-1)*ld+cols, have))
-		}
-	}
 	ar, ac := m, k
 	if transA {
 		ar, ac = k, m
@@ -85,6 +74,19 @@ func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, 
 	need("A", ar, ac, lda, len(a))
 	need("B", br, bc, ldb, len(b))
 	need("C", m, n, ldc, len(c))
+}
+
+// need panics unless an operand of rows×cols with stride ld fits in have elements.
+func need(name string, rows, cols, ld, have int) {
+	if rows == 0 || cols == 0 {
+		return // an empty operand is never read, whatever its stride
+	}
+	if ld < cols {
+		panic(fmt.Sprintf("gemm: %s is %d×%d but its stride is %d", name, rows, cols, ld))
+	}
+	if have < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("gemm: %s is %d×%d with stride %d: needs %d elements, has %d", name, rows, cols, ld, (rows-1)*ld+cols, have))
+	}
 }
 
 // scaleC sets C = beta·C (C = 0 when beta is 0, whatever C held).
@@ -259,60 +261,144 @@ func narrow(kr *kernel, transA, transB bool, m, n, k int, alpha float32, a []flo
 // waits for the slowest worker each time), and each row block's C stays in cache across
 // the depth blocks.
 func packed(kr *kernel, kcMax, mcMax, ncMax int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	mr, nr := kr.mr, kr.nr
+	nr := kr.nr
 	kc0 := balanced(k, kcMax, 1)
 	nPC := ceilDiv(k, kc0)
-	mc := balanced(m, mcMax, mr)
 	nc0 := balanced(n, max(nr, min(ncMax, bPackLimit/k/nr*nr)), nr)
-	nIC := ceilDiv(m, mc)
-	w := par.Workers()
-	if par.Nested() {
-		w = 1 // par.ForEach will run the tasks serially: cutting row blocks only repacks A
-	}
 	stride := roundUp(min(nc0, n), nr) * kc0 // floats per depth block of packed B
 	bbuf := getBuf(stride * nPC)
 	defer putBuf(bbuf)
 	bb := *bbuf
 	for jc := 0; jc < n; jc += nc0 {
 		nc := min(nc0, n-jc)
-		panels := ceilDiv(nc, nr)
-		tasks := schedule(nIC, panels, w)
-		par.For(nPC*panels, 8, func(lo, hi int) {
-			for t := lo; t < hi; t++ {
-				q, jp := t/panels, t%panels
-				pc := q * kc0
-				kc := min(kc0, k-pc)
-				packB(bb[q*stride+jp*nr*kc:], kr.trans8, transB, b, ldb, pc, kc, jc+jp*nr, min(nr, nc-jp*nr), nr)
-			}
-		})
-		par.ForEach(len(tasks), func(t int) {
-			task := tasks[t]
-			i0 := task.ib * mc
-			rows := min(mc, m-i0)
-			abuf := getBuf(roundUp(rows, mr) * kc0)
-			defer putBuf(abuf)
-			scratch := getBuf(maxMR * maxNR)
-			defer putBuf(scratch)
-			ab := *abuf
-			for q := range nPC {
-				pc := q * kc0
-				kc := min(kc0, k-pc)
-				bt := beta
-				if pc > 0 {
-					bt = 1
-				}
-				packA(ab, kr.pack6, transA, a, lda, i0, rows, pc, kc, mr)
-				for jp := task.jlo; jp < task.jhi; jp++ {
-					j0 := jp * nr
-					cols := min(nr, nc-j0)
-					bp := bb[q*stride+jp*nr*kc:]
-					for ir := 0; ir < rows; ir += mr {
-						tile(kr, kc, ab[ir*kc:], bp, nr, alpha, bt, c, (i0+ir)*ldc+jc+j0, ldc, min(mr, rows-ir), cols, *scratch)
-					}
-				}
-			}
-		})
+		packBBlock(kr, bb, stride, transB, b, ldb, k, kc0, jc, nc)
+		mulPackedB(kr, mcMax, transA, m, nc, k, kc0, stride, alpha, a, lda, bb, beta, c[jc:], ldc)
 	}
+}
+
+// packBBlock packs columns [jc,jc+nc) of op(B), all k rows, into bb: depth block q at
+// q*stride, its column panel jp at jp*nr*kc within it.
+func packBBlock(kr *kernel, bb []float32, stride int, transB bool, b []float32, ldb, k, kc0, jc, nc int) {
+	nr := kr.nr
+	panels := ceilDiv(nc, nr)
+	nPC := ceilDiv(k, kc0)
+	pack := func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			q, jp := t/panels, t%panels
+			pc := q * kc0
+			kc := min(kc0, k-pc)
+			packB(bb[q*stride+jp*nr*kc:], kr.trans8, transB, b, ldb, pc, kc, jc+jp*nr, min(nr, nc-jp*nr), nr)
+		}
+	}
+	if par.Nested() || par.Workers() == 1 {
+		pack(0, nPC*panels) // no closure on the pool: attention packs per (window, head)
+		return
+	}
+	par.For(nPC*panels, 8, pack)
+}
+
+// mulPackedB computes C[:, :nc] = alpha·op(A)·Bblk + beta·C for a column block of B
+// packed by packBBlock, splitting the row blocks (and their column panels) among workers.
+func mulPackedB(kr *kernel, mcMax int, transA bool, m, nc, k, kc0, stride int, alpha float32, a []float32, lda int, bb []float32, beta float32, c []float32, ldc int) {
+	mr, nr := kr.mr, kr.nr
+	nPC := ceilDiv(k, kc0)
+	mc := balanced(m, mcMax, mr)
+	nIC := ceilDiv(m, mc)
+	panels := ceilDiv(nc, nr)
+	w := par.Workers()
+	if par.Nested() {
+		w = 1 // par.ForEach will run the tasks serially: cutting row blocks only repacks A
+	}
+	run := func(task task) {
+		i0 := task.ib * mc
+		rows := min(mc, m-i0)
+		abuf := getBuf(roundUp(rows, mr) * kc0)
+		defer putBuf(abuf)
+		scratch := getBuf(maxMR * maxNR)
+		defer putBuf(scratch)
+		ab := *abuf
+		for q := range nPC {
+			pc := q * kc0
+			kc := min(kc0, k-pc)
+			bt := beta
+			if pc > 0 {
+				bt = 1
+			}
+			packA(ab, kr.pack6, transA, a, lda, i0, rows, pc, kc, mr)
+			for jp := task.jlo; jp < task.jhi; jp++ {
+				j0 := jp * nr
+				cols := min(nr, nc-j0)
+				bp := bb[q*stride+jp*nr*kc:]
+				for ir := 0; ir < rows; ir += mr {
+					tile(kr, kc, ab[ir*kc:], bp, nr, alpha, bt, c, (i0+ir)*ldc+j0, ldc, min(mr, rows-ir), cols, *scratch)
+				}
+			}
+		}
+	}
+	if w == 1 {
+		for ib := range nIC {
+			run(task{ib, 0, panels})
+		}
+		return
+	}
+	tasks := schedule(nIC, panels, w)
+	par.ForEach(len(tasks), func(t int) { run(tasks[t]) })
+}
+
+// PackedB is op(B) packed once for the blocked product, for a caller that multiplies
+// many matrices by the same B (attention: every block of a head's queries by its keys,
+// then every block of scores by its values), so that B is not packed again for each.
+type PackedB struct {
+	kr                *kernel
+	k, n, kc0, stride int
+	buf               *[]float32
+}
+
+// PackB packs op(B) (k×n; B is n×k when transB) for SgemmPacked, with the kernel in use
+// now. Release returns its buffer to the pool; a released PackedB must not be used.
+func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
+	check(false, transB, 0, n, k, nil, 1, b, ldb, nil, 1)
+	kr := current.Load()
+	p := &PackedB{kr: kr, k: k, n: n}
+	if k == 0 || n == 0 {
+		return p
+	}
+	p.kc0 = balanced(k, kr.kc, 1)
+	p.stride = roundUp(n, kr.nr) * p.kc0
+	p.buf = getBuf(p.stride * ceilDiv(k, p.kc0))
+	packBBlock(kr, *p.buf, p.stride, transB, b, ldb, k, p.kc0, 0, n)
+	return p
+}
+
+// Release returns the packed buffer to the pool.
+func (p *PackedB) Release() {
+	if p.buf != nil {
+		putBuf(p.buf)
+		p.buf = nil
+	}
+}
+
+// SgemmPacked computes C = alpha·op(A)·op(B) + beta·C like Sgemm, with op(B) (k×n)
+// packed by PackB; op(A) is m×k.
+func SgemmPacked(transA bool, m int, alpha float32, a []float32, lda int, b *PackedB, beta float32, c []float32, ldc int) {
+	n, k := b.n, b.k
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	need("A", ar, ac, lda, len(a))
+	need("C", m, n, ldc, len(c))
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	if b.buf == nil {
+		panic("gemm: SgemmPacked with a released PackedB")
+	}
+	mulPackedB(b.kr, b.kr.mc, transA, m, n, k, b.kc0, b.stride, alpha, a, lda, *b.buf, beta, c, ldc)
 }
 
 // task is one row block of C and a range of its column panels.

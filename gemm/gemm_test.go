@@ -226,6 +226,42 @@ func TestPaths(t *testing.T) {
 	})
 }
 
+// TestPackedB multiplies by a B packed once (PackB), twice in a row so that reuse is
+// covered, on every kernel, with 1 and 2 workers and nested inside a parallel loop.
+func TestPackedB(t *testing.T) {
+	forKernels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 5))
+		for _, w := range []int{1, 2} {
+			old := par.SetWorkers(w)
+			for _, tc := range cases(conformanceSizes) {
+				a, lda, b, ldb, c, ldc, c0 := tc.operands(r)
+				want, mag := ref(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c0, ldc)
+				pb := PackB(tc.transB, tc.k, tc.n, b, ldb)
+				for range 2 {
+					copy(c, c0)
+					SgemmPacked(tc.transA, tc.m, tc.alpha, a, lda, pb, tc.beta, c, ldc)
+					verifyRef(t, tc, want, mag, c0, c, ldc)
+				}
+				copy(c, c0)
+				par.ForEach(2, func(i int) {
+					if i == 0 {
+						SgemmPacked(tc.transA, tc.m, tc.alpha, a, lda, pb, tc.beta, c, ldc)
+					}
+				})
+				verifyRef(t, tc, want, mag, c0, c, ldc)
+				pb.Release()
+			}
+			par.SetWorkers(old)
+		}
+	})
+	pb := PackB(false, 0, 3, nil, 3)
+	c := []float32{1, 2, 3}
+	SgemmPacked(false, 1, 1, nil, 0, pb, 2, c, 3)
+	if c[0] != 2 || c[1] != 4 || c[2] != 6 {
+		t.Fatalf("k = 0: C = %v, want beta·C = [2 4 6]", c)
+	}
+}
+
 // TestDegenerate covers k == 0 and alpha == 0 (C = beta·C) and empty products.
 func TestDegenerate(t *testing.T) {
 	for _, tc := range []struct {

@@ -10,8 +10,8 @@ import (
 )
 
 // attnRowBudget bounds the score block of one task (rows x keys floats, 4 MB): no task
-// holds a head's whole N x N scores (ViT-B global: 256 of 4096 rows), yet each packing
-// of k and v by the GEMM serves 256 query rows. 64-row blocks measured ~30% slower.
+// holds a head's whole N x N scores (ViT-B global: 256 of 4096 rows). k and v are packed
+// once per task, so 64- and 128-row blocks measured the same.
 var attnRowBudget = 1 << 20
 
 // RelPosAttention is the inference kernel of SAM's ViT attention (softmax(scale·q·kᵀ +
@@ -75,16 +75,19 @@ func RelPosAttentionTo(out, qkv *Tensor, heads, gh, gw int, relH, relW *Tensor, 
 				gemm.Sgemm(false, true, gh, gw, d, 1, q[x*ld:], gw*ld, relW.Data[x*gw*d:], d, 0, rw[x*gw:], gw*gw)
 			}
 		}
+		// k and v are packed once per task for all its row blocks.
+		pk := gemm.PackB(true, d, n, k, ld)
+		defer pk.Release()
+		pv := gemm.PackB(false, n, d, v, ld)
+		defer pv.Release()
 		sp := getScratch(rb*n + rb)
 		defer scratch.Put(sp)
 		s, inv := (*sp)[:rb*n], (*sp)[rb*n:rb*n+rb]
 		for r0 := 0; r0 < n; r0 += rb {
 			m := min(rb, n-r0)
-			gemm.Sgemm(false, true, m, n, d, scale, q[r0*ld:], ld, k, ld, 0, s, n)
+			gemm.SgemmPacked(false, m, scale, q[r0*ld:], ld, pk, 0, s, n)
 			softmaxRows(s[:m*n], n, inv, rh, rw, r0, gh, gw)
-			// One blocked product: slices of at most 24 rows (the GEMM's direct path, v
-			// read in place) measured twice as slow.
-			gemm.Sgemm(false, false, m, d, n, 1, s, n, v, ld, 0, o[r0*c:], c)
+			gemm.SgemmPacked(false, m, 1, s, n, pv, 0, o[r0*c:], c)
 			for i := range m {
 				vec.Scale(o[(r0+i)*c:(r0+i)*c+d], inv[i])
 			}
