@@ -46,7 +46,7 @@ func (e *ImageEncoder) buffers(h, w int) *encBuffers {
 	b.win = grow(b.win, max(maxT*C, 9*c.OutChans*c.OutChans)) // also the 3x3 weights
 	b.qkv = grow(b.qkv, max(maxT*3*C, tok*9*c.OutChans))      // also the neck's 3x3 im2col
 	b.att = grow(b.att, max(maxT*C, 2*tok*c.OutChans))        // also the neck's maps
-	b.hidden = grow(b.hidden, tok*hidden)
+	b.hidden = grow(b.hidden, tok*max(hidden, 3*C))           // also the windowed blocks' qkv
 	return b
 }
 
@@ -168,17 +168,22 @@ func (b *EncoderBlock) forwardFast(x []float32, h, w, C int, buf *encBuffers) {
 	a := b.Attn
 	tok := h * w
 	layerNormRows(buf.y[:tok*C], x, C, *b.Norm1)
-	src, groups, gh, gw := buf.y[:tok*C], 1, h, w
+	groups, gh, gw := 1, h, w
 	if b.Window > 0 {
 		ws := b.Window
-		nh, nw := (h+ws-1)/ws, (w+ws-1)/ws
-		groups, gh, gw = nh*nw, ws, ws
-		src = buf.win[:groups*ws*ws*C]
-		gatherWindows(src, buf.y, h, w, C, ws)
+		groups, gh, gw = ((h+ws-1)/ws)*((w+ws-1)/ws), ws, ws
 	}
 	T := groups * gh * gw
 	qkv := buf.qkv[:T*3*C]
-	linearRows(qkv, src, T, C, a.QKV.Weight, a.QKV.Bias, false)
+	if b.Window > 0 {
+		// qkv of the real tokens only, then windows of it: a padding token is zero after
+		// the norm, so its qkv is exactly the bias (ViT-B: 4900 rows would be 4096).
+		tq := buf.hidden[:tok*3*C]
+		linearRows(tq, buf.y[:tok*C], tok, C, a.QKV.Weight, a.QKV.Bias, false)
+		gatherWindows(qkv, tq, h, w, 3*C, b.Window, a.QKV.Bias.Data)
+	} else {
+		linearRows(qkv, buf.y[:tok*C], T, C, a.QKV.Weight, a.QKV.Bias, false)
+	}
 	var rh, rw *tensor.Tensor
 	if a.RelPosH != nil {
 		rh = getRelPos(nil, gh, gh, a.RelPosH)
@@ -186,14 +191,16 @@ func (b *EncoderBlock) forwardFast(x []float32, h, w, C int, buf *encBuffers) {
 	}
 	att := buf.att[:T*C]
 	tensor.RelPosAttentionTo(tensor.FromSlice(att, groups, gh*gw, C), tensor.FromSlice(qkv, groups, gh*gw, 3*C), a.Heads, gh, gw, rh, rw, a.scale)
-	// The projection's bias (like lin2's below) is added with the residual, in one pass.
-	proj := buf.y[:T*C]
-	linearRows(proj, att, T, C, a.Proj.Weight, nil, false)
 	if b.Window > 0 {
-		scatterWindowsAdd(x, proj, a.Proj.Bias.Data, h, w, C, b.Window)
-	} else {
-		addRowsInPlace(x, proj, a.Proj.Bias.Data)
+		// Back to the token grid before the projection, which then skips the padding.
+		tokAtt := buf.win[:tok*C]
+		ungatherWindows(tokAtt, att, h, w, C, b.Window)
+		att = tokAtt
 	}
+	// The projection's bias (like lin2's below) is added with the residual, in one pass.
+	proj := buf.y[:tok*C]
+	linearRows(proj, att, tok, C, a.Proj.Weight, nil, false)
+	addRowsInPlace(x, proj, a.Proj.Bias.Data)
 	y := buf.y[:tok*C]
 	layerNormRows(y, x, C, *b.Norm2)
 	hid := buf.hidden[:tok*b.Lin1.Weight.Dim(0)]
@@ -214,13 +221,12 @@ func linearRows(dst, src []float32, rows, in int, weight, bias *tensor.Tensor, g
 	par.For(rows, 16, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row := dst[r*out : (r+1)*out]
-			if bias != nil {
-				b := bias.Data[:len(row)]
-				for i := range row {
-					row[i] += b[i]
-				}
-			}
-			if gelu {
+			switch {
+			case bias != nil && gelu:
+				vec.BiasGELU(row, row, bias.Data)
+			case bias != nil:
+				vec.Blend(row, row, bias.Data, 1, 1) // row + bias, exactly (AVX2)
+			default:
 				vec.GELU(row, row)
 			}
 		}
@@ -250,31 +256,43 @@ func addRowsInPlace(dst, src, bias []float32) {
 	})
 }
 
-// gatherWindows copies y [h, w, C] into zero-padded windows dst [nWin, ws*ws, C] in the
-// official window_partition order (window row, window col; row-major inside).
-func gatherWindows(dst, y []float32, h, w, c, ws int) {
+// gatherWindows copies y [h, w, c] into padded windows dst [nWin, ws*ws, c] in the
+// official window_partition order (window row, window col; row-major inside); padding
+// tokens are pad (c values), or zero when pad is nil.
+func gatherWindows(dst, y []float32, h, w, c, ws int, pad []float32) {
 	nh, nw := (h+ws-1)/ws, (w+ws-1)/ws
+	fill := func(seg []float32) {
+		if pad == nil {
+			clear(seg)
+			return
+		}
+		for p := 0; p < len(seg); p += c {
+			copy(seg[p:p+c], pad)
+		}
+	}
 	par.For(nh*nw, 1, func(lo, hi int) {
 		for g := lo; g < hi; g++ {
 			wy, wx := g/nw, g%nw
 			win := dst[g*ws*ws*c : (g+1)*ws*ws*c]
-			clear(win)
 			for r := range ws {
+				row := win[r*ws*c : (r+1)*ws*c]
 				yy := wy*ws + r
 				if yy >= h {
-					break
+					fill(row)
+					continue
 				}
 				x0 := wx * ws
 				n := min(ws, w-x0)
-				copy(win[r*ws*c:], y[(yy*w+x0)*c:(yy*w+x0+n)*c])
+				copy(row, y[(yy*w+x0)*c:(yy*w+x0+n)*c])
+				fill(row[n*c:])
 			}
 		}
 	})
 }
 
-// scatterWindowsAdd adds the windows [nWin, ws*ws, C] plus bias [C] back onto x [h, w, C],
-// dropping the padding (window_unpartition followed by the residual add).
-func scatterWindowsAdd(x, win, bias []float32, h, w, c, ws int) {
+// ungatherWindows copies the windows [nWin, ws*ws, c] back to the grid x [h, w, c],
+// dropping the padding (window_unpartition).
+func ungatherWindows(x, win []float32, h, w, c, ws int) {
 	nh, nw := (h+ws-1)/ws, (w+ws-1)/ws
 	par.For(nh*nw, 1, func(lo, hi int) {
 		for g := lo; g < hi; g++ {
@@ -286,14 +304,7 @@ func scatterWindowsAdd(x, win, bias []float32, h, w, c, ws int) {
 				}
 				x0 := wx * ws
 				n := min(ws, w-x0)
-				dst := x[(yy*w+x0)*c : (yy*w+x0+n)*c]
-				src := win[(g*ws*ws+r*ws)*c:]
-				for p := range n {
-					d, s := dst[p*c:(p+1)*c], src[p*c:(p+1)*c]
-					for i := range d {
-						d[i] += s[i] + bias[i]
-					}
-				}
+				copy(x[(yy*w+x0)*c:(yy*w+x0+n)*c], win[(g*ws*ws+r*ws)*c:])
 			}
 		}
 	})
