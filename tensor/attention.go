@@ -113,6 +113,12 @@ func getScratch(n int) *[]float32 {
 func softmaxRows(s []float32, n int, inv, rh, rw []float32, r0, gh, gw int) {
 	for i := range len(s) / n {
 		row := s[i*n : (i+1)*n]
+		if rh != nil && useRelPosAVX2 && gw%8 == 0 && len(row) == gh*gw {
+			// The relative positions and the row maximum in one pass.
+			mx := addRelPosMaxAVX2(&row[0], &rh[(r0+i)*gh], gh, &rw[(r0+i)*gw], gw)
+			inv[i] = 1 / float32(vec.ExpSubSum(row, row, mx))
+			continue
+		}
 		if rh != nil {
 			addRelPosRow(row, rh[(r0+i)*gh:(r0+i+1)*gh], rw[(r0+i)*gw:(r0+i+1)*gw])
 		}

@@ -78,6 +78,8 @@ func TestRelPosAttentionMatchesFloat64(t *testing.T) {
 		{"ragged-blocks", 1, 1, 3, 7, 4, true, 21 * 14}, // 14 rows, then 7
 		{"partial-rows", 1, 2, 6, 6, 4, true, 36 * 4},   // blocks shorter than a grid row
 		{"no-relpos", 2, 2, 4, 4, 8, false, 1 << 18},
+		{"width-8", 1, 2, 3, 8, 8, true, 1 << 18},          // the AVX2 rel-pos pass
+		{"width-16-blocks", 1, 1, 5, 16, 8, true, 80 * 32}, // ... on row blocks
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer func(b int) { attnRowBudget = b }(attnRowBudget)
@@ -108,4 +110,41 @@ func TestRelPosAttentionRejectsBadShapes(t *testing.T) {
 		}
 	}()
 	RelPosAttention(New(1, 10, 12), 2, 3, 3, nil, nil, 1)
+}
+
+// The AVX2 rel-pos pass rounds exactly as addRelPosRow and returns the row maximum.
+func TestAddRelPosMaxAVX2(t *testing.T) {
+	if !useRelPosAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, sz := range [][2]int{{1, 8}, {3, 8}, {2, 16}, {5, 24}, {64, 64}} {
+		nh, kw := sz[0], sz[1]
+		row := make([]float32, nh*kw)
+		for i := range row {
+			row[i] = float32(r.NormFloat64() * 3)
+		}
+		rh, rw := make([]float32, nh), make([]float32, kw)
+		for i := range rh {
+			rh[i] = float32(r.NormFloat64())
+		}
+		for i := range rw {
+			rw[i] = float32(r.NormFloat64())
+		}
+		want := append([]float32(nil), row...)
+		addRelPosRow(want, rh, rw)
+		wantMax := want[0]
+		for _, v := range want {
+			wantMax = max(wantMax, v)
+		}
+		got := addRelPosMaxAVX2(&row[0], &rh[0], nh, &rw[0], kw)
+		if got != wantMax {
+			t.Fatalf("%dx%d: max %v, want %v", nh, kw, got, wantMax)
+		}
+		for i := range want {
+			if row[i] != want[i] {
+				t.Fatalf("%dx%d: element %d = %v, want %v", nh, kw, i, row[i], want[i])
+			}
+		}
+	}
 }
