@@ -357,7 +357,12 @@ type candidate struct {
 
 // Generate returns the records of every mask found in im (HWC RGB), best first within
 // each NMS pass, as the official generate.
-func (g *MaskGenerator) Generate(ctx context.Context, im RGB) ([]MaskRecord, error) {
+func (g *MaskGenerator) Generate(ctx context.Context, im RGB) (recs []MaskRecord, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			recs, err = nil, fmt.Errorf("sam: generate masks for a %dx%d image: %v", im.H, im.W, r)
+		}
+	}()
 	if err := im.validate(); err != nil {
 		return nil, err
 	}
@@ -381,12 +386,11 @@ func (g *MaskGenerator) Generate(ctx context.Context, im RGB) ([]MaskRecord, err
 		data = pick(data, NMS(boxes, scores, o.CropNMSThresh))
 	}
 	if o.MinMaskRegionArea > 0 {
-		var err error
 		if data, err = postprocessSmallRegions(data, o.MinMaskRegionArea, max(o.BoxNMSThresh, o.CropNMSThresh)); err != nil {
 			return nil, err
 		}
 	}
-	recs := make([]MaskRecord, len(data))
+	recs = make([]MaskRecord, len(data))
 	for i, d := range data {
 		r := MaskRecord{
 			RLE: d.rle, Area: d.rle.Area(),

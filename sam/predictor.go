@@ -91,7 +91,12 @@ func Preprocess(im RGB, size int) (*tensor.Tensor, error) {
 // SetImage resizes, normalises and encodes im (HWC RGB) and caches its embedding. It
 // returns ctx.Err() if cancelled (checked between encoder blocks); the previous image
 // then stays set.
-func (p *Predictor) SetImage(ctx context.Context, im RGB) error {
+func (p *Predictor) SetImage(ctx context.Context, im RGB) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sam: set image %dx%d: %v", im.H, im.W, r)
+		}
+	}()
 	if err := im.validate(); err != nil {
 		return err
 	}
@@ -114,7 +119,7 @@ func (p *Predictor) SetEncoderInput(ctx context.Context, x *tensor.Tensor, origH
 	if origH <= 0 || origW <= 0 {
 		return fmt.Errorf("sam: original size %dx%d must be positive", origH, origW)
 	}
-	ih, iw := PreprocessShape(origH, origW, s)
+	ih, iw := InputShape(origH, origW, s)
 	return p.setInput(ctx, x, origH, origW, ih, iw)
 }
 
@@ -145,7 +150,7 @@ func (p *Predictor) SetEmbedding(emb *tensor.Tensor, origH, origW int) error {
 	if origH <= 0 || origW <= 0 {
 		return fmt.Errorf("sam: original size %dx%d must be positive", origH, origW)
 	}
-	ih, iw := PreprocessShape(origH, origW, c.Encoder.ImgSize)
+	ih, iw := InputShape(origH, origW, c.Encoder.ImgSize)
 	p.mu.Lock()
 	p.state = &imageState{emb: emb, origH: origH, origW: origW, inputH: ih, inputW: iw}
 	p.mu.Unlock()

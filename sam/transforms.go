@@ -7,12 +7,21 @@ import (
 	"github.com/aisam/aisam/tensor"
 )
 
+// InputShape is the size of an h x w image inside the encoder input: PreprocessShape with
+// each side kept at least one pixel. The official formula rounds the short side of a very
+// elongated image (1x3000 to a 256 side: 0.085) down to 0, and the official code then fails
+// inside PIL; one pixel keeps such images segmentable and changes no other size.
+func InputShape(h, w, longSide int) (newH, newW int) {
+	nh, nw := PreprocessShape(h, w, longSide)
+	return max(nh, 1), max(nw, 1)
+}
+
 // ResizeLongestSide is the official ResizeLongestSide.apply_image: im resized with PIL's
-// exact bilinear filter so that its longest side is longSide (sizes by PreprocessShape).
-// It returns im itself when the size does not change, and panics on an invalid image
-// (callers validate first).
+// exact bilinear filter so that its longest side is longSide (sizes by InputShape, so
+// the short side is never 0). It returns im itself when the size does not change, and
+// panics on an invalid image (callers validate first).
 func ResizeLongestSide(im RGB, longSide int) RGB {
-	nh, nw := PreprocessShape(im.H, im.W, longSide)
+	nh, nw := InputShape(im.H, im.W, longSide)
 	if nh == im.H && nw == im.W {
 		return im
 	}

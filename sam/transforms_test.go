@@ -110,3 +110,54 @@ func TestMedSAMMasks(t *testing.T) {
 		t.Fatal("rank-2 logits accepted")
 	}
 }
+
+// TestElongatedImages: the official longest-side formula rounds the short side of these
+// images to 0 pixels; they must still encode, predict at their own size and run the mask
+// generator, without a panic.
+func TestElongatedImages(t *testing.T) {
+	p := NewPredictor(New(tinyTestConfig(), 3))
+	for _, tc := range []struct{ h, w, inH, inW int }{
+		{1, 3000, 1, 256},
+		{3000, 1, 256, 1},
+		{2, 5000, 1, 256}, // 2*256/5000 = 0.1 rounds to 0
+		{1, 1, 256, 256},
+		{600, 1, 256, 1}, // 256/600 = 0.43 rounds to 0
+	} {
+		// A constant image stays constant through any resize: 1 pixel of grey 77.
+		im := RGB{H: tc.h, W: tc.w, Pix: make([]uint8, tc.h*tc.w*3)}
+		for i := range im.Pix {
+			im.Pix[i] = 77
+		}
+		r := ResizeLongestSide(im, 256)
+		if r.H != tc.inH || r.W != tc.inW {
+			t.Fatalf("%dx%d: resized to %dx%d, want %dx%d", tc.h, tc.w, r.H, r.W, tc.inH, tc.inW)
+		}
+		for i, v := range r.Pix {
+			if v != 77 {
+				t.Fatalf("%dx%d: resized byte %d is %d, want 77", tc.h, tc.w, i, v)
+			}
+		}
+		if err := p.SetImage(context.Background(), im); err != nil {
+			t.Fatalf("%dx%d: SetImage: %v", tc.h, tc.w, err)
+		}
+		if h, w := p.InputSize(); h != tc.inH || w != tc.inW {
+			t.Fatalf("%dx%d: input size %dx%d, want %dx%d", tc.h, tc.w, h, w, tc.inH, tc.inW)
+		}
+		res, err := p.Predict(Prompt{Points: [][2]float64{{0, 0}}, Labels: []int{1}, Multimask: true})
+		if err != nil {
+			t.Fatalf("%dx%d: Predict: %v", tc.h, tc.w, err)
+		}
+		if got := res.Logits.Shape(); len(got) != 3 || got[1] != tc.h || got[2] != tc.w || len(res.Masks[0]) != tc.h*tc.w {
+			t.Fatalf("%dx%d: logits %v", tc.h, tc.w, got)
+		}
+		o := DefaultAMGOptions()
+		o.PointsPerSide, o.PredIoUThresh, o.StabilityScoreThresh = 2, 0, 0
+		g, err := NewMaskGenerator(p, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.Generate(context.Background(), im); err != nil {
+			t.Fatalf("%dx%d: Generate: %v", tc.h, tc.w, err)
+		}
+	}
+}
