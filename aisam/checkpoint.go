@@ -37,7 +37,7 @@ func (m *Model) Save(path string) error {
 }
 
 // ReadStateDict reads a checkpoint's tensors, recognising the format by content:
-// safetensors (with its metadata), NumPy .npz (a "param/" prefix is dropped), or a
+// safetensors (with its metadata), NumPy .npz (a "param/" prefix is dropped, meta/* members are skipped), or a
 // PyTorch file (zip or legacy; a {"model": state_dict} wrapper is descended into).
 func ReadStateDict(path string) (map[string]*tensor.Tensor, map[string]string, error) {
 	f, err := os.Open(path)
@@ -70,6 +70,11 @@ func ReadStateDict(path string) (map[string]*tensor.Tensor, map[string]string, e
 		}
 		sd := map[string]*tensor.Tensor{}
 		for name, a := range arrs {
+			// meta/* members (the official vectors' meta/json manifest) describe the
+			// file; they are not parameters.
+			if strings.HasPrefix(name, "meta/") {
+				continue
+			}
 			t, err := a.Tensor()
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %s: %w", path, name, err)

@@ -305,3 +305,23 @@ func TestFromLoRAStateDict(t *testing.T) {
 		t.Error("auto_prompt.class_emb differs")
 	}
 }
+
+// TestLoadOfficialWeightsNPZ loads the vectors' weights.npz as a file (its param/ prefix
+// stripped, its meta/json manifest skipped) and checks the loaded AutoPrompt against run1.
+func TestLoadOfficialWeightsNPZ(t *testing.T) {
+	path := filepath.Join(testref.Dir(t, "vectors/aisam"), "weights.npz")
+	m, err := Load(path, LoadOptions{Classes: []string{"bg", "x", "y"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := refConfig()
+	if !reflect.DeepEqual(m.Cfg.AutoPrompt, want.AutoPrompt) || !reflect.DeepEqual(m.Cfg.SAM.Encoder, want.SAM.Encoder) {
+		t.Errorf("config %+v, want %+v", m.Cfg, want)
+	}
+	// Independent of the weights' reading: run1's official class-2 tokens and heatmap logits.
+	z := refFile(t, "run1_autoprompt.npz")
+	tok, feat := m.AutoPrompt.Encode(nil, refTensor(t, z, "in/image_embedding"), []int{2})
+	checkClose(t, "tokens_out[2]", tok, tensor.Slice(refTensor(t, z, "dbg/nobbox/tokens_out"), 1, 2, 3), 1e-5)
+	logits := m.AutoPrompt.Heatmaps(nil, tok, feat)
+	checkClose(t, "attn_logits[2]", logits, tensor.Slice(refTensor(t, z, "dbg/nobbox/attn_logits"), 1, 2, 3), 1e-5)
+}
