@@ -152,6 +152,7 @@ type Session struct {
 	loc    []*tensor.Tensor // per class [P, D] points under PointMode
 	base   []*tensor.Tensor // per class [1, P, D] unedited points (no box): LocalEdits' negatives
 	sparse []*tensor.Tensor // per class: the prompt last decoded
+	peT    *tensor.Tensor   // the dense PE transposed, [hw, D]
 	low    []*tensor.Tensor // per class [1, 1, 4h, 4w]
 	full   []*tensor.Tensor // per class [H, W]
 	// decoded remembers recent decoder outputs by prompt, so that undo and redo (and
@@ -531,7 +532,10 @@ func (s *Session) update() {
 	g := m.Cfg.SAM.Prompt.ImageEmbeddingSize
 	hw := g * g
 	t0 := time.Now()
-	// 1. Heatmaps and generalized points, per class, for its gating box.
+	// 1. Heatmaps and generalized points, per class, for its gating box; the classes
+	// whose box changed go through together.
+	var redo []int
+	var lgs []*tensor.Tensor
 	for i := 0; i < c; i++ {
 		key := ""
 		b, ok := s.st.boxes[i]
@@ -545,18 +549,25 @@ func (s *Session) update() {
 		if key != "" {
 			lg = MaskLogits(nil, lg, s.gridKeep(b).Reshape(1, 1, hw))
 		}
-		pts := m.AutoPrompt.Locate(nil, lg, m.DensePE(), s.emb, s.opts.PointMode, nil)
-		s.attn[i] = pts.Attn.Reshape(p, hw)
-		s.loc[i] = pts.Loc.Reshape(p, d)
+		redo = append(redo, i)
+		lgs = append(lgs, lg)
 		s.boxKey[i] = key
-		if key == "" {
-			s.base[i] = pts.Loc.Reshape(1, p, d)
+	}
+	if len(redo) > 0 {
+		attn, loc := s.locate(tensor.Concat(1, lgs...))
+		for k, i := range redo {
+			s.attn[i] = tensor.Slice(attn, 0, k, k+1).Reshape(p, hw)
+			s.loc[i] = tensor.Slice(loc, 0, k, k+1).Reshape(p, d)
+			if s.boxKey[i] == "" {
+				s.base[i] = s.loc[i].Reshape(1, p, d)
+			}
 		}
 	}
 	for i := 0; i < c && s.opts.LocalEdits; i++ {
 		if s.base[i] == nil {
 			lg := tensor.Slice(s.logits, 0, i, i+1).Reshape(1, 1, p, hw)
-			s.base[i] = m.AutoPrompt.Locate(nil, lg, m.DensePE(), s.emb, s.opts.PointMode, nil).Loc.Reshape(1, p, d)
+			_, loc := s.locate(lg)
+			s.base[i] = loc.Reshape(1, p, d)
 		}
 	}
 	// 2. Each class's point tokens (without label embedding).
@@ -653,6 +664,24 @@ func (s *Session) update() {
 	}
 	// Only the first computation charges the AutoPrompt transformer.
 	s.timing.AutoPrompt = 0
+}
+
+// locate is Locate's heatmaps and generalized points for logits [1, K, P, hw] without
+// the features it does not use: attn [K, P, hw] and loc [K, P, D] under the session's
+// point mode, with the transposed dense PE made once per session.
+func (s *Session) locate(logits *tensor.Tensor) (attn, loc *tensor.Tensor) {
+	k, p, hw := logits.Dim(1), logits.Dim(2), logits.Dim(3)
+	d := s.m.Cfg.AutoPrompt.Dim
+	if s.peT == nil {
+		s.peT = tensor.Transpose(s.m.DensePE().Reshape(d, hw), 0, 1) // hw D
+	}
+	attn = tensor.Softmax(logits, nil)
+	w := attn
+	if s.opts.PointMode != SoftPoints {
+		w = pointWeights(nil, logits, s.opts.PointMode, nil)
+	}
+	loc = tensor.MatMul(w.Reshape(k*p, hw), s.peT, false, false)
+	return attn.Reshape(k, p, hw), loc.Reshape(k, p, d)
 }
 
 // promptKey hashes a prompt's shape and bits (FNV-1a).

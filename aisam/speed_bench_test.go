@@ -2,7 +2,9 @@ package aisam
 
 import (
 	"context"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aisam/aisam/internal/par"
 	"github.com/aisam/aisam/tensor"
@@ -31,12 +33,24 @@ func benchSession(b *testing.B) (*Model, *tensor.Tensor, Options) {
 	return m, emb, opts
 }
 
+// cpuTime is the process's user+system CPU time: on a shared machine the CPU time per
+// operation is steadier than the wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // BenchmarkSegmentAuto is the automatic segmentation after the embedding (issue 4's
 // 1.5 s target on 2 threads); BenchmarkSegmentEdit one cross-class edit (150 ms).
 func BenchmarkSegmentAuto(b *testing.B) {
 	m, emb, opts := benchSession(b)
 	defer par.SetWorkers(par.SetWorkers(2))
 	b.ResetTimer()
+	c0 := cpuTime()
+	defer func() { b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/op") }()
 	for range b.N {
 		if _, err := m.NewSessionFromEmbedding(context.Background(), emb, 512, 512, opts); err != nil {
 			b.Fatal(err)
@@ -52,6 +66,8 @@ func BenchmarkSegmentEdit(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	c0 := cpuTime()
+	defer func() { b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/op") }()
 	for i := range b.N {
 		x, y := float64(3+(i*37)%500), float64(3+(i*53)%500)
 		if _, err := s.AddPoint(2, x, y, true); err != nil {
