@@ -18,6 +18,14 @@ const (
 	OutputCOCORLE         = "coco_rle"
 )
 
+// Limits of the mask generator's prompt counts: each grid point is a decoder prompt, so
+// 1024 per side is already a million prompts per crop (32 is the official default), and a
+// batch holds its prompts' low-res masks and upscaled logits at once.
+const (
+	MaxPointsPerSide  = 1024
+	MaxPointsPerBatch = 4096
+)
+
 // AMGOptions are SamAutomaticMaskGenerator's parameters.
 type AMGOptions struct {
 	// PointsPerSide is the grid side on the whole image (32); ignored if PointGrids is set.
@@ -89,8 +97,10 @@ func NewMaskGenerator(p *Predictor, o AMGOptions) (*MaskGenerator, error) {
 	switch {
 	case o.PointGrids == nil && o.PointsPerSide <= 0:
 		return nil, fmt.Errorf("sam: points per side %d must be positive (or give point grids)", o.PointsPerSide)
-	case o.PointsPerBatch <= 0:
-		return nil, fmt.Errorf("sam: points per batch %d must be positive", o.PointsPerBatch)
+	case o.PointGrids == nil && o.PointsPerSide > MaxPointsPerSide:
+		return nil, fmt.Errorf("sam: points per side %d is above %d (%d prompts per crop; the official default is 32)", o.PointsPerSide, MaxPointsPerSide, MaxPointsPerSide*MaxPointsPerSide)
+	case o.PointsPerBatch <= 0 || o.PointsPerBatch > MaxPointsPerBatch:
+		return nil, fmt.Errorf("sam: points per batch %d outside 1..%d", o.PointsPerBatch, MaxPointsPerBatch)
 	case o.CropNLayers < 0 || o.CropNLayers > 8:
 		return nil, fmt.Errorf("sam: crop layers %d outside 0..8", o.CropNLayers)
 	case o.CropNPointsDownscaleFactor < 1:
@@ -116,6 +126,16 @@ func NewMaskGenerator(p *Predictor, o AMGOptions) (*MaskGenerator, error) {
 	if o.PointGrids != nil {
 		if len(o.PointGrids) != o.CropNLayers+1 {
 			return nil, fmt.Errorf("sam: %d point grids for %d crop layers (want one per layer)", len(o.PointGrids), o.CropNLayers+1)
+		}
+		for i, gr := range o.PointGrids {
+			if len(gr) > MaxPointsPerSide*MaxPointsPerSide {
+				return nil, fmt.Errorf("sam: point grid %d has %d points, above %d", i, len(gr), MaxPointsPerSide*MaxPointsPerSide)
+			}
+			for _, q := range gr {
+				if !(q[0] >= 0 && q[0] <= 1 && q[1] >= 0 && q[1] <= 1) {
+					return nil, fmt.Errorf("sam: point grid %d has point (%g, %g) outside [0, 1]^2", i, q[0], q[1])
+				}
+			}
 		}
 		g.grids = o.PointGrids
 	} else {

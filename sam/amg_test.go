@@ -164,12 +164,26 @@ func TestMaskGeneratorOptionsErrors(t *testing.T) {
 		"neg layers":  func(o *AMGOptions) { o.CropNLayers = -1 },
 		"neg min":     func(o *AMGOptions) { o.MinMaskRegionArea = -1 },
 		"zero factor": func(o *AMGOptions) { o.CropNPointsDownscaleFactor = 0 },
+		"huge side":   func(o *AMGOptions) { o.PointsPerSide = 100000 },
+		"side 1025":   func(o *AMGOptions) { o.PointsPerSide = MaxPointsPerSide + 1 },
+		"huge batch":  func(o *AMGOptions) { o.PointsPerBatch = 1 << 30 },
+		"grid range":  func(o *AMGOptions) { o.PointGrids = [][][2]float64{{{0.5, 1.5}}} },
+		"grid nan":    func(o *AMGOptions) { o.PointGrids = [][][2]float64{{{math.NaN(), 0.5}}} },
+		"grid size": func(o *AMGOptions) {
+			o.PointGrids = [][][2]float64{make([][2]float64, MaxPointsPerSide*MaxPointsPerSide+1)}
+		},
 	} {
 		o := DefaultAMGOptions()
 		mod(&o)
 		if _, err := NewMaskGenerator(p, o); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+	// The limits themselves are accepted.
+	o := DefaultAMGOptions()
+	o.PointsPerSide, o.PointsPerBatch = MaxPointsPerSide, MaxPointsPerBatch
+	if g, err := NewMaskGenerator(p, o); err != nil || len(g.grids[0]) != MaxPointsPerSide*MaxPointsPerSide {
+		t.Fatalf("points per side %d: %v", MaxPointsPerSide, err)
 	}
 }
 

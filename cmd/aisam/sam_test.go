@@ -213,6 +213,8 @@ func TestSAMCLIErrors(t *testing.T) {
 		{"zero side", append(base, "--points-per-side", "0"), "points per side"},
 		{"bad image", []string{"--random-weights", "tiny", "--image", bad, "--out", out}, "reading image"},
 		{"crop layers", append(base, "--crop-n-layers", "-1"), "crop layers"},
+		{"huge side", append(base, "--points-per-side", "100000"), "points per side 100000 is above"},
+		{"huge batch", append(base, "--points-per-batch", "100000000"), "points per batch"},
 	} {
 		t.Run("everything "+c.name, func(t *testing.T) {
 			err := runSAMEverything(io.Discard, c.args)
