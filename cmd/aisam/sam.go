@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -209,6 +210,20 @@ func readMaskInput(path string, side int) (*tensor.Tensor, error) {
 	return t.Reshape(1, side, side), nil
 }
 
+const samPredictUsage = `usage: aisam sam predict (--checkpoint FILE [--model-type vit_b] | --random-weights TYPE) --image IMG
+       [--point x,y,label]... [--box x0,y0,x1,y1] [--mask-input FILE.npy] [--multimask] --out DIR
+
+Writes to DIR:
+  mask_N.png    one 0/255 mask per output, in the model's output order (N is the index
+                in result.npz, not a rank; result.json's "ranking" orders them)
+  overlay.png   the best (highest predicted IoU) mask over the image, with the prompts
+  result.npz    float32 image_embedding [1 C g g], low_res_masks [1 M 4g 4g],
+                iou_predictions [1 M], masks [1 M H W] (logits at the original size)
+  result.json   predicted IoU, rank (0 = best) and area per mask; "best" is the index of
+                the highest predicted IoU and "ranking" all indices, best first
+
+flags:`
+
 func runSAMPredict(stdout io.Writer, args []string) error {
 	fs := flag.NewFlagSet("sam predict", flag.ContinueOnError)
 	var mf samModelFlags
@@ -224,17 +239,7 @@ func runSAMPredict(stdout io.Writer, args []string) error {
 	fs.StringVar(&preprocess, "preprocess", "sam", "sam (resize longest side, mean/std, pad) or medsam (bicubic to the square input, min-max to [0, 1])")
 	fs.StringVar(&out, "out", "", "output directory")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: aisam sam predict (--checkpoint FILE [--model-type vit_b] | --random-weights TYPE) --image IMG
-       [--point x,y,label]... [--box x0,y0,x1,y1] [--mask-input FILE.npy] [--multimask] --out DIR
-
-Writes to DIR:
-  mask_N.png    one 0/255 mask per output (N = 0.., best IoU first in result.json)
-  overlay.png   the best mask over the image, with the prompts
-  result.npz    float32 image_embedding [1 C g g], low_res_masks [1 M 4g 4g],
-                iou_predictions [1 M], masks [1 M H W] (logits at the original size)
-  result.json   predicted IoU and area per mask
-
-flags:`)
+		fmt.Fprintln(fs.Output(), samPredictUsage)
 		fs.PrintDefaults()
 	}
 	if help, err := parseSAMFlags(fs, args, &mf, &image, &out); help || err != nil {
@@ -315,12 +320,7 @@ flags:`)
 	if err := writeSAMPredictOutputs(out, im, p, pr, res); err != nil {
 		return err
 	}
-	best := 0
-	for i, v := range res.IoU {
-		if v > res.IoU[best] {
-			best = i
-		}
-	}
+	best := iouRanking(res.IoU)[0]
 	fmt.Fprintf(stdout, "%d mask(s), best %d (predicted IoU %.3f); load %.2fs, encoder %.2fs, decoder %.3fs; wrote %s\n",
 		len(res.Masks), best, res.IoU[best], tLoad.Seconds(), tEnc.Seconds(), tDec.Seconds(), out)
 	return nil
@@ -331,17 +331,26 @@ func writeSAMPredictOutputs(dir string, im sam.RGB, p *sam.Predictor, pr sam.Pro
 	type maskJSON struct {
 		File         string  `json:"file"`
 		PredictedIoU float64 `json:"predicted_iou"`
+		Rank         int     `json:"rank"` // 0 = highest predicted IoU
 		Area         int     `json:"area"`
 	}
 	var info struct {
-		Image  [2]int       `json:"size"` // h, w
-		Points [][2]float64 `json:"points,omitempty"`
-		Labels []int        `json:"labels,omitempty"`
-		Box    *[4]float64  `json:"box,omitempty"`
-		Masks  []maskJSON   `json:"masks"`
+		Image   [2]int       `json:"size"` // h, w
+		Points  [][2]float64 `json:"points,omitempty"`
+		Labels  []int        `json:"labels,omitempty"`
+		Box     *[4]float64  `json:"box,omitempty"`
+		Best    int          `json:"best"`
+		Ranking []int        `json:"ranking"` // mask indices by descending predicted IoU
+		Masks   []maskJSON   `json:"masks"`
 	}
 	info.Image, info.Points, info.Labels, info.Box = [2]int{im.H, im.W}, pr.Points, pr.Labels, pr.Box
-	best := 0
+	info.Ranking = iouRanking(res.IoU)
+	rank := make([]int, nm)
+	for r, i := range info.Ranking {
+		rank[i] = r
+	}
+	best := info.Ranking[0]
+	info.Best = best
 	for i, mk := range res.Masks {
 		name := fmt.Sprintf("mask_%d.png", i)
 		if err := writePNG(filepath.Join(dir, name), samMaskImage(mk, im.H, im.W)); err != nil {
@@ -353,10 +362,7 @@ func writeSAMPredictOutputs(dir string, im sam.RGB, p *sam.Predictor, pr sam.Pro
 				area++
 			}
 		}
-		info.Masks = append(info.Masks, maskJSON{name, float64(res.IoU[i]), area})
-		if res.IoU[i] > res.IoU[best] {
-			best = i
-		}
+		info.Masks = append(info.Masks, maskJSON{name, float64(res.IoU[i]), rank[i], area})
 	}
 	ov := samOverlay(im, [][]bool{res.Masks[best]})
 	for i, q := range pr.Points {
@@ -387,6 +393,16 @@ func writeSAMPredictOutputs(dir string, im sam.RGB, p *sam.Predictor, pr sam.Pro
 		return err
 	}
 	return fileio.WriteFile(filepath.Join(dir, "result.json"), append(b, '\n'))
+}
+
+// iouRanking returns the mask indices by descending predicted IoU (ties keep output order).
+func iouRanking(iou []float32) []int {
+	idx := make([]int, len(iou))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return iou[idx[a]] > iou[idx[b]] })
+	return idx
 }
 
 func samMaskImage(mk []bool, h, w int) *image.Gray {

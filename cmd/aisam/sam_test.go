@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -83,16 +84,39 @@ func TestSAMPredictCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	var info struct {
-		Masks []struct {
+		Best    int   `json:"best"`
+		Ranking []int `json:"ranking"`
+		Masks   []struct {
+			File         string  `json:"file"`
 			PredictedIoU float64 `json:"predicted_iou"`
+			Rank         int     `json:"rank"`
 		} `json:"masks"`
 	}
 	b, err := os.ReadFile(filepath.Join(out, "result.json"))
 	if err != nil || json.Unmarshal(b, &info) != nil || len(info.Masks) != 3 {
 		t.Fatalf("result.json: %v %s", err, b)
 	}
-	if iou := z["iou_predictions"].Float32(); float32(info.Masks[1].PredictedIoU) != iou[1] {
+	iou := z["iou_predictions"].Float32()
+	if float32(info.Masks[1].PredictedIoU) != iou[1] {
 		t.Fatalf("result.json IoU %g, npz %g", info.Masks[1].PredictedIoU, iou[1])
+	}
+	// mask_N.png is output N (not a rank); the ranking in result.json orders the npz's
+	// IoUs from highest to lowest, and each mask's rank is its place in it.
+	if len(info.Ranking) != 3 || info.Best != info.Ranking[0] {
+		t.Fatalf("result.json best %d, ranking %v", info.Best, info.Ranking)
+	}
+	seen := map[int]bool{}
+	for r, i := range info.Ranking {
+		if i < 0 || i >= 3 || seen[i] || info.Masks[i].Rank != r || info.Masks[i].File != fmt.Sprintf("mask_%d.png", i) {
+			t.Fatalf("result.json ranking %v, masks %+v", info.Ranking, info.Masks)
+		}
+		seen[i] = true
+		if r > 0 && iou[i] > iou[info.Ranking[r-1]] {
+			t.Fatalf("ranking %v is not by descending IoU %v", info.Ranking, iou)
+		}
+	}
+	if strings.Contains(samPredictUsage, "best IoU first") {
+		t.Fatal("help still says the masks are written best IoU first")
 	}
 
 	// The low-res logits fed back as --mask-input, single mask.
