@@ -160,10 +160,22 @@ func parseSAMPoint(s string, h, w int) ([2]float64, int, error) {
 	default:
 		return [2]float64{}, 0, fmt.Errorf("--point %q: label %q, want 1 (foreground) or 0 (background)", s, parts[2])
 	}
-	if !(xy[0] >= 0 && xy[0] <= float64(w) && xy[1] >= 0 && xy[1] <= float64(h)) {
-		return [2]float64{}, 0, fmt.Errorf("--point %q: outside the %dx%d image", s, w, h)
+	if err := checkSAMCoord(xy[0], xy[1], h, w); err != nil {
+		return [2]float64{}, 0, fmt.Errorf("--point %q: %w", s, err)
 	}
 	return [2]float64{xy[0], xy[1]}, label, nil
+}
+
+// checkSAMCoord is the one bound for every point and box corner of the sam commands:
+// SAM's coordinates are continuous (pixel column i spans [i, i+1), its centre is i+0.5,
+// as the automatic mask generator's grid and apply_coords' per-axis scaling assume), so
+// the image covers 0 <= x <= W and 0 <= y <= H, and a box reaching x1 = W covers the last
+// column.
+func checkSAMCoord(x, y float64, h, w int) error {
+	if !(x >= 0 && x <= float64(w) && y >= 0 && y <= float64(h)) {
+		return fmt.Errorf("(%g, %g) outside the %dx%d image (coordinates are continuous: 0 <= x <= %d, 0 <= y <= %d)", x, y, w, h, w, h)
+	}
+	return nil
 }
 
 // parseSAMBox parses x0,y0,x1,y1 inside the image with x0 < x1 and y0 < y1.
@@ -172,13 +184,9 @@ func parseSAMBox(s string, h, w int) ([4]float64, error) {
 	if err != nil {
 		return [4]float64{}, fmt.Errorf("--box %q: %w (want x0,y0,x1,y1)", s, err)
 	}
-	for i, x := range v {
-		lim := float64(w)
-		if i%2 == 1 {
-			lim = float64(h)
-		}
-		if !(x >= 0 && x <= lim) {
-			return [4]float64{}, fmt.Errorf("--box %q: outside the %dx%d image", s, w, h)
+	for i := 0; i < 4; i += 2 {
+		if err := checkSAMCoord(v[i], v[i+1], h, w); err != nil {
+			return [4]float64{}, fmt.Errorf("--box %q: corner %w", s, err)
 		}
 	}
 	if !(v[0] < v[2] && v[1] < v[3]) {
@@ -232,8 +240,8 @@ func runSAMPredict(stdout io.Writer, args []string) error {
 	var points, boxes multiFlag
 	var multimask bool
 	fs.StringVar(&image, "image", "", "input image (PNG or JPEG)")
-	fs.Var(&points, "point", "x,y,label click in image pixels (label 1 foreground, 0 background); repeatable")
-	fs.Var(&boxes, "box", "x0,y0,x1,y1 box in image pixels")
+	fs.Var(&points, "point", "x,y,label click in continuous image pixels, 0 <= x <= W, 0 <= y <= H (pixel i spans [i, i+1)); label 1 foreground, 0 background; repeatable")
+	fs.Var(&boxes, "box", "x0,y0,x1,y1 box in continuous image pixels (x1 = W reaches the right edge)")
 	fs.StringVar(&maskIn, "mask-input", "", ".npy low-res mask logits [1 256 256] from an earlier result.npz's low_res_masks")
 	fs.BoolVar(&multimask, "multimask", false, "return three masks (for ambiguous single clicks) instead of one")
 	fs.StringVar(&preprocess, "preprocess", "sam", "sam (resize longest side, mean/std, pad) or medsam (bicubic to the square input, min-max to [0, 1])")

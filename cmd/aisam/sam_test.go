@@ -140,6 +140,33 @@ func TestSAMPredictCLI(t *testing.T) {
 	}
 }
 
+// TestSAMCoordRule pins the sam commands' bound on points and box corners: continuous
+// pixel coordinates, the closed frame [0, W] x [0, H] (SAM's convention; a 40x30 image).
+func TestSAMCoordRule(t *testing.T) {
+	for _, c := range []struct {
+		x, y float64
+		ok   bool
+	}{
+		{0, 0, true}, {40, 30, true}, {39.5, 29.5, true}, {39, 29, true}, {40, 0, true}, {0, 30, true},
+		{-0.001, 5, false}, {40.001, 5, false}, {5, 30.001, false}, {5, -1, false},
+		{math.NaN(), 5, false}, {5, math.Inf(1), false},
+	} {
+		err := checkSAMCoord(c.x, c.y, 30, 40)
+		if (err == nil) != c.ok {
+			t.Errorf("(%g, %g): error %v, want ok=%v", c.x, c.y, err, c.ok)
+		}
+		_, _, perr := parseSAMPoint(fmt.Sprintf("%g,%g,1", c.x, c.y), 30, 40)
+		_, berr := parseSAMBox(fmt.Sprintf("%g,%g,%g,%g", min(c.x, 0), min(c.y, 0), c.x, c.y), 30, 40)
+		if (perr == nil) != c.ok {
+			t.Errorf("point (%g, %g): error %v, want ok=%v", c.x, c.y, perr, c.ok)
+		}
+		// Box corners obey the same rule (the x0 < x1 check aside).
+		if berr != nil && c.ok && c.x > 0 && c.y > 0 || berr == nil && !c.ok {
+			t.Errorf("box corner (%g, %g): error %v, want ok=%v", c.x, c.y, berr, c.ok)
+		}
+	}
+}
+
 func TestSAMEverythingCLI(t *testing.T) {
 	img := testPNG(t, 48, 32)
 	out := filepath.Join(t.TempDir(), "out")
@@ -207,6 +234,10 @@ func TestSAMCLIErrors(t *testing.T) {
 		{"outside left", append(base, "--point", "-1,5,1"), "outside"},
 		{"outside right", append(base, "--point", "41,5,1"), "outside"},
 		{"nan point", append(base, "--point", "NaN,5,1"), "outside"},
+		{"just right", append(base, "--point", "40.001,5,1"), "0 <= x <= 40, 0 <= y <= 30"},
+		{"just below", append(base, "--point", "5,30.5,1"), "0 <= x <= 40, 0 <= y <= 30"},
+		{"inf point", append(base, "--point", "+Inf,5,1"), "outside"},
+		{"box just right", append(base, "--box", "0,0,40.5,10"), "0 <= x <= 40"},
 		{"box fields", append(base, "--box", "1,2,3"), "x0,y0,x1,y1"},
 		{"box inverted", append(base, "--box", "20,20,10,25"), "x0 < x1"},
 		{"box outside", append(base, "--box", "0,0,50,10"), "outside"},
