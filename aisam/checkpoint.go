@@ -424,3 +424,26 @@ func FromStateDict(sd map[string]*tensor.Tensor, opts LoadOptions) (m *Model, er
 	m.ResetCaches()
 	return m, nil
 }
+
+// HasConfig reports whether path is in aisam's own format, whose stored config (class
+// names, preprocessing) is authoritative; checkpoints from elsewhere carry no
+// preprocessing, so callers may choose one for them.
+func HasConfig(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	var head [9]byte
+	n, _ := io.ReadFull(f, head[:])
+	f.Close()
+	if n != 9 || head[8] != '{' {
+		return false
+	}
+	sf, err := safetensors.Open(path)
+	if err != nil {
+		return false
+	}
+	defer sf.Close()
+	_, ok := sf.Metadata[configKey]
+	return ok
+}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,6 +41,7 @@ func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
 type segmentArgs struct {
 	model, image, out, classes, lora, modelType, sliceSpec, pointMode, boxMode string
+	window                                                                     string
 	random                                                                     bool
 	seed                                                                       uint64
 	threads                                                                    int
@@ -57,6 +59,7 @@ func runSegment(stdout io.Writer, args []string) error {
 	fs.StringVar(&a.lora, "lora", "", "SAMed LoRA file merged into a checkpoint's encoder")
 	fs.StringVar(&a.image, "image", "", "input image: PNG, JPEG, or NIfTI (.nii, .nii.gz)")
 	fs.StringVar(&a.sliceSpec, "slice", "all", "NIfTI: slice index along the third axis, or all")
+	fs.StringVar(&a.window, "window", "auto", "NIfTI intensity window lo,hi (clipped, then mapped to [0,1]), none (min-max per slice), or auto (see above)")
 	fs.StringVar(&a.classes, "classes", "", "comma-separated class names, background first (for checkpoints without names, or to rename)")
 	fs.Var(&a.points, "point", "class:x,y,label click in image pixels (label 1 positive, 0 negative); repeatable")
 	fs.Var(&a.boxes, "box", "class:x0,y0,x1,y1 box in image pixels; repeatable")
@@ -78,6 +81,13 @@ one folder per slice and labels.nii.gz):
                    rings: negative) points
   class_N_NAME.png one 0/255 mask per class
   result.json      classes, presence scores, generated points with heat, areas
+
+NIfTI intensities: --window lo,hi clips to [lo, hi] and maps it to [0, 1]; --window none
+min-max scales each slice. The default (auto) keeps a window stored in an aisam model
+file; for a checkpoint without stored preprocessing (.pth, .npz, bare safetensors, or
+--random-weights) whose classes are Synapse's, a CT volume (HU-like values: minimum
+<= -500 and maximum >= 100) gets Synapse's training window [-125, 275]; anything else
+is min-max scaled per slice. The choice is printed and recorded in result.json.
 
 flags:`)
 		fs.PrintDefaults()
@@ -127,12 +137,27 @@ flags:`)
 	if err != nil {
 		return err
 	}
+	if vol == nil && a.window != "auto" {
+		return fmt.Errorf("--window is for NIfTI input (8-bit images map to [0, 1] by /255)")
+	}
 	if len(imgs) > 1 && (len(a.points) > 0 || len(a.boxes) > 0) {
 		return fmt.Errorf("--point and --box need a single --slice of a %d-slice volume", len(imgs))
 	}
 	m, err := loadSegmentModel(a, names)
 	if err != nil {
 		return err
+	}
+	if vol != nil {
+		stored := !a.random && aisam.HasConfig(a.model)
+		win, why, err := chooseWindow(a.window, m.Cfg, stored, vol.Data)
+		if err != nil {
+			return err
+		}
+		m.Cfg.Preprocess.Window = win
+		fmt.Fprintf(stdout, "intensity window: %s\n", why)
+		for i := range imgs {
+			imgs[i].rgb = grayDisplay(imgs[i].img.Values, win)
+		}
 	}
 	for _, s := range a.points {
 		p, err := parsePointFlag(m, s)
@@ -374,7 +399,7 @@ func readSegmentInput(path, sliceSpec string) ([]segInput, *nifti.Volume, error)
 			vals := append([]float32(nil), v.Data[k*nx*ny:(k+1)*nx*ny]...)
 			out = append(out, segInput{
 				name: fmt.Sprintf("%s slice %d", filepath.Base(path), k), index: k,
-				img: &aisam.Image{H: ny, W: nx, Values: vals}, rgb: grayDisplay(vals),
+				img: &aisam.Image{H: ny, W: nx, Values: vals},
 			})
 		}
 		return out, v, nil
@@ -406,8 +431,48 @@ func readSegmentInput(path, sliceSpec string) ([]segInput, *nifti.Volume, error)
 	return []segInput{{name: filepath.Base(path), img: &aisam.Image{H: h, W: w, Channels: 3, Pix: pix}, rgb: pix}}, nil, nil
 }
 
-// grayDisplay min-max scales intensities to 8-bit RGB for the overlay.
-func grayDisplay(v []float32) []uint8 {
+// chooseWindow resolves --window (lo,hi, none or auto) for a volume with values vals;
+// see the usage text for auto. It returns the window (nil: min-max per slice) and a
+// description for the user.
+func chooseWindow(flagVal string, cfg aisam.Config, stored bool, vals []float32) (*[2]float64, string, error) {
+	switch flagVal {
+	case "none":
+		return nil, "none (min-max per slice)", nil
+	case "auto":
+	default:
+		v, err := parseFloats(flagVal, 2)
+		if err == nil {
+			err = finite(v)
+		}
+		if err == nil && !(v[0] < v[1]) {
+			err = fmt.Errorf("lo %g must be below hi %g", v[0], v[1])
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("--window %q: want lo,hi, none or auto: %w", flagVal, err)
+		}
+		return &[2]float64{v[0], v[1]}, fmt.Sprintf("[%g, %g] (--window)", v[0], v[1]), nil
+	}
+	if w := cfg.Preprocess.Window; w != nil {
+		return w, fmt.Sprintf("[%g, %g] (stored in the model)", w[0], w[1]), nil
+	}
+	if stored {
+		return nil, "none (the model's stored preprocessing: min-max per slice)", nil
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, x := range vals {
+		if f := float64(x); !math.IsNaN(f) {
+			lo, hi = math.Min(lo, f), math.Max(hi, f)
+		}
+	}
+	if slices.Equal(cfg.Classes, aisam.SynapseClasses) && lo <= -500 && hi >= 100 {
+		return &[2]float64{-125, 275}, "[-125, 275] (Synapse CT default: HU-like volume, Synapse classes)", nil
+	}
+	return nil, "none (min-max per slice: not a Synapse model on a HU-like volume)", nil
+}
+
+// grayDisplay maps intensities to 8-bit RGB for the overlay: through win when set (the
+// model's view), else min-max.
+func grayDisplay(v []float32, win *[2]float64) []uint8 {
 	lo, hi := float32(0), float32(0)
 	for i, x := range v {
 		if i == 0 || x < lo {
@@ -417,11 +482,14 @@ func grayDisplay(v []float32) []uint8 {
 			hi = x
 		}
 	}
+	if win != nil {
+		lo, hi = float32(win[0]), float32(win[1])
+	}
 	out := make([]uint8, 3*len(v))
 	for i, x := range v {
 		g := uint8(0)
 		if hi > lo {
-			g = uint8((x - lo) / (hi - lo) * 255)
+			g = uint8((min(max(x, lo), hi) - lo) / (hi - lo) * 255)
 		}
 		out[3*i], out[3*i+1], out[3*i+2] = g, g, g
 	}
@@ -446,6 +514,7 @@ type resultJSON struct {
 	Height     int                `json:"height"`
 	Classes    []classJSON        `json:"classes"`
 	UserPoints []aisam.UserPoint  `json:"user_points"`
+	Window     *[2]float64        `json:"window,omitempty"` // NIfTI intensity window used (absent: min-max)
 	Timing     map[string]float64 `json:"timing_seconds"`
 }
 
@@ -513,6 +582,7 @@ func writeSegmentOutputs(dir string, in segInput, m *aisam.Model, r *aisam.Resul
 	if in.img.Values != nil {
 		k := in.index
 		js.Slice = &k
+		js.Window = m.Cfg.Preprocess.Window
 	}
 	if js.UserPoints == nil {
 		js.UserPoints = []aisam.UserPoint{}

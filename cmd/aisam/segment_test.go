@@ -12,23 +12,32 @@ import (
 	"testing"
 
 	"github.com/aisam/aisam/aisam"
+	"github.com/aisam/aisam/safetensors"
 	"github.com/aisam/aisam/sam"
 )
 
 // tinyModelFile saves a small random AI-SAM (tiny ViT, 3 classes) in aisam's format.
 func tinyModelFile(t *testing.T) string {
 	t.Helper()
+	return tinyModel(t, []string{"background", "RV", "LV"}, 1024, true)
+}
+
+// tinyModel saves a small random AI-SAM (tiny ViT at imgSize, 2 points per class) with the
+// given classes: in aisam's format (config stored) if withConfig, else as a bare
+// state_dict, like a converted AI-SAM checkpoint with no preprocessing stored.
+func tinyModel(t *testing.T, classes []string, imgSize int, withConfig bool) string {
+	t.Helper()
 	cfg := aisam.Config{
 		SAM: sam.Config{
 			Type: "custom",
-			Encoder: sam.EncoderConfig{ImgSize: 1024, PatchSize: 16, InChans: 3, EmbedDim: 32, Depth: 1, Heads: 2, MLPRatio: 2,
+			Encoder: sam.EncoderConfig{ImgSize: imgSize, PatchSize: 16, InChans: 3, EmbedDim: 32, Depth: 1, Heads: 2, MLPRatio: 2,
 				OutChans: 256, WindowSize: 0, UseAbsPos: true, UseRelPos: true},
-			Prompt: sam.PromptConfig{EmbedDim: 256, ImageEmbeddingSize: 64, InputImageSize: 1024, MaskInChans: 16},
+			Prompt: sam.PromptConfig{EmbedDim: 256, ImageEmbeddingSize: imgSize / 16, InputImageSize: imgSize, MaskInChans: 16},
 			Decoder: sam.DecoderConfig{TransformerDim: 256, Depth: 2, Heads: 8, MLPDim: 512, AttnDownsample: 2,
 				NumMultimaskOutputs: 3, IoUHeadDepth: 3, IoUHeadHidden: 256},
 		},
-		AutoPrompt: aisam.AutoPromptConfig{NumClasses: 3, NumClassTokens: 2, NumPoints: 2, Dim: 256, EncoderDim: 32, Classifier: true},
-		Classes:    []string{"background", "RV", "LV"},
+		AutoPrompt: aisam.AutoPromptConfig{NumClasses: len(classes), NumClassTokens: 2, NumPoints: 2, Dim: 256, EncoderDim: 32, Classifier: true},
+		Classes:    classes,
 		Preprocess: aisam.DefaultPreprocess,
 	}
 	m, err := aisam.New(cfg, 3)
@@ -36,7 +45,12 @@ func tinyModelFile(t *testing.T) string {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "tiny.safetensors")
-	if err := m.Save(path); err != nil {
+	if withConfig {
+		err = m.Save(path)
+	} else {
+		err = safetensors.WriteTensors(path, m.Params.StateDict(), nil)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	return path
