@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -195,31 +196,81 @@ func parseSAMBox(s string, h, w int) ([4]float64, error) {
 	return [4]float64{v[0], v[1], v[2], v[3]}, nil
 }
 
-// readMaskInput reads low-res mask logits (side x side, optionally with leading 1s).
-func readMaskInput(path string, side int) (*tensor.Tensor, error) {
-	a, err := npy.ReadFile(path)
+// readMaskInput reads low-res mask logits for --mask-input: an .npy, or an .npz (an
+// earlier result.npz) whose low_res_masks is used, of shape [s s], [1 s s], [M s s],
+// [1 1 s s] or [1 M s s] with s = side. index picks one of the M masks; -1 means the
+// highest iou_predictions of the .npz when it has them, else 0. It returns the mask as
+// [1 s s] and the index taken.
+func readMaskInput(path string, side, index int) (*tensor.Tensor, int, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("--mask-input: %w", err)
+		return nil, 0, fmt.Errorf("--mask-input: %w", err)
+	}
+	magic := make([]byte, 4)
+	_, err = io.ReadFull(f, magic)
+	f.Close()
+	if err != nil {
+		return nil, 0, fmt.Errorf("--mask-input %s: not an .npy or .npz file (%v)", path, err)
+	}
+	var a *npy.Array
+	var iou []float32
+	if string(magic[:2]) == "PK" {
+		z, err := npy.OpenNPZ(path)
+		if err != nil {
+			return nil, 0, fmt.Errorf("--mask-input %s: %w", path, err)
+		}
+		defer z.Close()
+		if a, err = z.Get("low_res_masks"); err != nil {
+			return nil, 0, fmt.Errorf("--mask-input %s: %w (want an earlier result.npz with low_res_masks)", path, err)
+		}
+		if slices.Contains(z.Names(), "iou_predictions") {
+			ia, err := z.Get("iou_predictions")
+			if err != nil {
+				return nil, 0, fmt.Errorf("--mask-input %s: %w", path, err)
+			}
+			if ia.DType.IsFloat() {
+				iou = ia.Float32()
+			}
+		}
+	} else if a, err = npy.ReadFile(path); err != nil {
+		return nil, 0, fmt.Errorf("--mask-input %s: %w (want an .npy or an .npz)", path, err)
 	}
 	if !a.DType.IsFloat() {
-		return nil, fmt.Errorf("--mask-input %s: dtype %s, want float logits", path, a.DType)
+		return nil, 0, fmt.Errorf("--mask-input %s: dtype %s, want float logits", path, a.DType)
 	}
-	n, ok := len(a.Shape), len(a.Shape) >= 2
-	for i := 0; ok && i < n-2; i++ {
-		ok = a.Shape[i] == 1
+	m := 0
+	switch sh := a.Shape; {
+	case len(sh) == 2:
+		m = 1
+	case len(sh) == 3:
+		m = sh[0]
+	case len(sh) == 4 && sh[0] == 1:
+		m = sh[1]
 	}
-	if !ok || a.Shape[n-2] != side || a.Shape[n-1] != side {
-		return nil, fmt.Errorf("--mask-input %s: shape %v, want [1 %d %d] (low-res logits of an earlier prediction)", path, a.Shape, side, side)
+	if n := len(a.Shape); m < 1 || a.Shape[n-2] != side || a.Shape[n-1] != side {
+		return nil, 0, fmt.Errorf("--mask-input %s: shape %v, want [%d %d], [1 %d %d], [1 1 %d %d] or [1 M %d %d] (low-res logits of an earlier prediction for this model)",
+			path, a.Shape, side, side, side, side, side, side, side, side)
 	}
-	t, err := a.Tensor()
-	if err != nil {
-		return nil, fmt.Errorf("--mask-input %s: %w", path, err)
+	if index < 0 {
+		index = 0
+		if len(iou) == m {
+			index = iouRanking(iou)[0]
+		}
 	}
-	return t.Reshape(1, side, side), nil
+	if index >= m {
+		return nil, 0, fmt.Errorf("--mask-index %d: %s holds %d mask(s)", index, path, m)
+	}
+	v := a.Float32()[index*side*side : (index+1)*side*side]
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, 0, fmt.Errorf("--mask-input %s: mask %d holds a non-finite logit", path, index)
+		}
+	}
+	return tensor.FromSlice(slices.Clone(v), 1, side, side), index, nil
 }
 
 const samPredictUsage = `usage: aisam sam predict (--checkpoint FILE [--model-type vit_b] | --random-weights TYPE) --image IMG
-       [--point x,y,label]... [--box x0,y0,x1,y1] [--mask-input FILE.npy] [--multimask] --out DIR
+       [--point x,y,label]... [--box x0,y0,x1,y1] [--mask-input FILE.npz|FILE.npy [--mask-index N]] [--multimask] --out DIR
 
 Writes to DIR:
   mask_N.png    one 0/255 mask per output, in the model's output order (N is the index
@@ -239,10 +290,12 @@ func runSAMPredict(stdout io.Writer, args []string) error {
 	var image, out, maskIn, preprocess string
 	var points, boxes multiFlag
 	var multimask bool
+	var maskIndex int
 	fs.StringVar(&image, "image", "", "input image (PNG or JPEG)")
 	fs.Var(&points, "point", "x,y,label click in continuous image pixels, 0 <= x <= W, 0 <= y <= H (pixel i spans [i, i+1)); label 1 foreground, 0 background; repeatable")
 	fs.Var(&boxes, "box", "x0,y0,x1,y1 box in continuous image pixels (x1 = W reaches the right edge)")
-	fs.StringVar(&maskIn, "mask-input", "", ".npy low-res mask logits [1 256 256] from an earlier result.npz's low_res_masks")
+	fs.StringVar(&maskIn, "mask-input", "", "low-res mask logits from an earlier prediction: its result.npz (low_res_masks) or an .npy, [s s], [1 s s] or [1 M s s] with s = 4x the embedding grid (256 for the official models)")
+	fs.IntVar(&maskIndex, "mask-index", -1, "which of --mask-input's M masks to use (default: the highest iou_predictions of an .npz, else 0)")
 	fs.BoolVar(&multimask, "multimask", false, "return three masks (for ambiguous single clicks) instead of one")
 	fs.StringVar(&preprocess, "preprocess", "sam", "sam (resize longest side, mean/std, pad) or medsam (bicubic to the square input, min-max to [0, 1])")
 	fs.StringVar(&out, "out", "", "output directory")
@@ -258,6 +311,9 @@ func runSAMPredict(stdout io.Writer, args []string) error {
 	}
 	if len(boxes) > 1 {
 		return fmt.Errorf("--box given %d times; SAM takes one box per prompt", len(boxes))
+	}
+	if maskIndex < -1 || (maskIndex >= 0 && maskIn == "") {
+		return fmt.Errorf("--mask-index %d: needs --mask-input and a non-negative index", maskIndex)
 	}
 	if preprocess != "sam" && preprocess != "medsam" {
 		return fmt.Errorf("--preprocess %q: want sam or medsam", preprocess)
@@ -292,7 +348,7 @@ func runSAMPredict(stdout io.Writer, args []string) error {
 		return err
 	}
 	if maskIn != "" {
-		if pr.MaskInput, err = readMaskInput(maskIn, 4*m.Config.Prompt.ImageEmbeddingSize); err != nil {
+		if pr.MaskInput, _, err = readMaskInput(maskIn, 4*m.Config.Prompt.ImageEmbeddingSize, maskIndex); err != nil {
 			return err
 		}
 	}

@@ -242,7 +242,7 @@ func TestSAMCLIErrors(t *testing.T) {
 		{"box inverted", append(base, "--box", "20,20,10,25"), "x0 < x1"},
 		{"box outside", append(base, "--box", "0,0,50,10"), "outside"},
 		{"two boxes", append(base, "--box", "0,0,5,5", "--box", "1,1,6,6"), "one box"},
-		{"mask shape", append(base, "--mask-input", badMask), "want [1 64 64]"},
+		{"mask shape", append(base, "--mask-input", badMask), "want [64 64]"},
 		{"mask missing", append(base, "--mask-input", filepath.Join(out, "none.npy")), "mask-input"},
 		{"unreadable image", []string{"--random-weights", "tiny", "--image", bad, "--out", out, "--point", "1,1,1"}, "reading image"},
 		{"missing image", []string{"--random-weights", "tiny", "--image", filepath.Join(out, "no.png"), "--out", out, "--point", "1,1,1"}, "reading image"},
@@ -339,4 +339,129 @@ func TestSAMPredictCLIMedSAM(t *testing.T) {
 	if got := readPNGMask(t, filepath.Join(out, "mask_0.png")); !slices.Equal(got, want[0]) {
 		t.Fatal("mask_0.png is not MedSAM's thresholded sigmoid")
 	}
+}
+
+// TestSAMPredictMaskInputNPZ feeds an earlier result.npz (and .npy slices of it in every
+// accepted shape) back as --mask-input: each run must equal the run on the single chosen
+// [1 64 64] mask, and the default choice of an .npz is its highest predicted IoU.
+func TestSAMPredictMaskInputNPZ(t *testing.T) {
+	img := testPNG(t, 40, 30)
+	first := filepath.Join(t.TempDir(), "first")
+	// The tiny config's mask_in_chans 4 gives a 1-channel first LayerNorm2d, whose output
+	// is its bias whatever the mask: a checkpoint with 8 lets the mask input matter.
+	cfg := samTinyConfig()
+	cfg.Prompt.MaskInChans = 8
+	base := []string{"--checkpoint", samCheckpointNPZ(t, cfg, 5), "--image", img, "--point", "12,9,1"}
+	if err := runSAMPredict(io.Discard, append(base, "--multimask", "--out", first)); err != nil {
+		t.Fatal(err)
+	}
+	resNPZ := filepath.Join(first, "result.npz")
+	z, err := npy.ReadNPZ(resNPZ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	low, iou := z["low_res_masks"].Float32(), z["iou_predictions"].Float32()
+	best := 0
+	for i, v := range iou {
+		if v > iou[best] {
+			best = i
+		}
+	}
+	if best == 0 {
+		t.Fatalf("IoUs %v: the best is mask 0, so the default choice is not tested (change the seed)", iou)
+	}
+	dir := t.TempDir()
+	write := func(name string, data []float32, shape ...int) string {
+		a, err := npy.FromFloat32(data, shape...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := npy.WriteFile(p, a); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	slice := func(k int) []float32 { return low[k*64*64 : (k+1)*64*64] }
+	// predicted runs predict with extra args and returns its logits.
+	predicted := func(extra ...string) []float32 {
+		t.Helper()
+		out := t.TempDir()
+		if err := runSAMPredict(io.Discard, append(append(slices.Clone(base), "--out", out), extra...)); err != nil {
+			t.Fatalf("%v: %v", extra, err)
+		}
+		r, err := npy.ReadNPZ(filepath.Join(out, "result.npz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r["masks"].Float32()
+	}
+	want := make([][]float32, 3)
+	for k := range 3 {
+		want[k] = predicted("--mask-input", write(fmt.Sprintf("m%d.npy", k), slice(k), 1, 64, 64))
+	}
+	if slices.Equal(want[0], want[1]) && slices.Equal(want[1], want[2]) {
+		t.Fatal("the mask input does not change the prediction: the test cannot tell masks apart")
+	}
+	whole := write("whole.npy", low, 1, 3, 64, 64)
+	for _, c := range []struct {
+		name string
+		args []string
+		k    int
+	}{
+		{"npz default is best IoU", []string{"--mask-input", resNPZ}, best},
+		{"npz index 0", []string{"--mask-input", resNPZ, "--mask-index", "0"}, 0},
+		{"npz index 2", []string{"--mask-input", resNPZ, "--mask-index", "2"}, 2},
+		{"npy [1 3 s s] default 0", []string{"--mask-input", whole}, 0},
+		{"npy [1 3 s s] index 1", []string{"--mask-input", whole, "--mask-index", "1"}, 1},
+		{"npy [3 s s] index 2", []string{"--mask-input", write("m3.npy", low, 3, 64, 64), "--mask-index", "2"}, 2},
+		{"npy [s s]", []string{"--mask-input", write("ss.npy", slice(1), 64, 64)}, 1},
+		{"npy [1 1 s s]", []string{"--mask-input", write("11ss.npy", slice(2), 1, 1, 64, 64)}, 2},
+	} {
+		if got := predicted(c.args...); !slices.Equal(got, want[c.k]) {
+			t.Errorf("%s: logits differ from the run on mask %d alone", c.name, c.k)
+		}
+	}
+
+	noLow := filepath.Join(dir, "nolow.npz")
+	a, _ := npy.FromFloat32(slice(0), 1, 64, 64)
+	if err := npy.WriteNPZ(noLow, []npy.Member{{Name: "masks", Array: a}}, false); err != nil {
+		t.Fatal(err)
+	}
+	nan := slices.Clone(slice(0))
+	nan[7] = float32(math.NaN())
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"index out of range", []string{"--mask-input", resNPZ, "--mask-index", "3"}, "holds 3 mask(s)"},
+		{"index without input", []string{"--mask-index", "0"}, "needs --mask-input"},
+		{"negative index", []string{"--mask-input", resNPZ, "--mask-index", "-2"}, "mask-index"},
+		{"no low_res_masks", []string{"--mask-input", noLow}, "low_res_masks"},
+		{"batch of 2", []string{"--mask-input", write("b2.npy", append(slices.Clone(low), low...), 2, 3, 64, 64)}, "want [64 64]"},
+		{"wrong side", []string{"--mask-input", write("s32.npy", make([]float32, 32*32), 32, 32)}, "want [64 64]"},
+		{"nan", []string{"--mask-input", write("nan.npy", nan, 64, 64)}, "non-finite"},
+		{"not npy", []string{"--mask-input", img}, "mask-input"},
+	} {
+		out := t.TempDir()
+		err := runSAMPredict(io.Discard, append(append(slices.Clone(base), "--out", out), c.args...))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
+		}
+	}
+}
+
+// samCheckpointNPZ writes a seeded random SAM of cfg as an .npz state dict (official keys).
+func samCheckpointNPZ(t *testing.T, cfg sam.Config, seed uint64) string {
+	t.Helper()
+	var members []npy.Member
+	for k, v := range sam.New(cfg, seed).Params.StateDict() {
+		members = append(members, npy.Member{Name: k, Array: npy.FromTensor(v)})
+	}
+	p := filepath.Join(t.TempDir(), "sam.npz")
+	if err := npy.WriteNPZ(p, members, false); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
