@@ -80,8 +80,8 @@ type GeneratedPoint struct {
 // ClassResult describes one class of a Result.
 type ClassResult struct {
 	Name    string           `json:"name"`
-	Score   float64          `json:"score"` // classifier sigmoid (1 without classifier, and for background)
-	Present bool             `json:"present"`
+	Score   float64          `json:"score"`   // classifier sigmoid (1 without classifier, and for background)
+	Present bool             `json:"present"` // score above the threshold, or a positive click or a box on the class; Forced overrides
 	Forced  bool             `json:"forced,omitempty"`
 	Points  []GeneratedPoint `json:"points"`
 	Area    int              `json:"area"` // pixels labelled with this class
@@ -767,6 +767,19 @@ func (s *Session) classUserPoints(c int) []PromptPoint {
 	return out
 }
 
+// prompted reports whether the user gave class c a positive click or a box.
+func (s *Session) prompted(c int) bool {
+	if _, ok := s.st.boxes[c]; ok {
+		return true
+	}
+	for _, p := range s.st.points {
+		if p.Class == c && p.Positive {
+			return true
+		}
+	}
+	return false
+}
+
 // compose builds the Result from the per-class full-resolution logits.
 func (s *Session) compose() *Result {
 	m := s.m
@@ -791,7 +804,7 @@ func (s *Session) compose() *Result {
 		if i == 0 || math.IsNaN(cr.Score) {
 			cr.Score = 1
 		}
-		cr.Present = i == 0 || cr.Score > s.opts.Threshold
+		cr.Present = i == 0 || cr.Score > s.opts.Threshold || s.prompted(i)
 		if f, ok := s.st.presence[i]; ok && i != 0 {
 			cr.Forced = true
 			cr.Present = f == PresenceOn

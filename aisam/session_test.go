@@ -314,3 +314,60 @@ func TestSessionRemoveAllPoints(t *testing.T) {
 		t.Errorf("result %dx%d with %d labels", r.W, r.H, len(r.Labels))
 	}
 }
+
+// TestSessionPromptMakesPresent: a positive click or a box on a class the classifier
+// calls absent makes it present; a negative click does not; forcing it absent wins; undo
+// restores the classifier's verdict.
+func TestSessionPromptMakesPresent(t *testing.T) {
+	m, err := New(tinyConfig(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb := tensor.New(1, 32, 8, 8)
+	for i := range emb.Data {
+		emb.Data[i] = float32(i%5) - 2
+	}
+	// A threshold no sigmoid score reaches: the classifier calls every class absent.
+	s, err := m.NewSessionFromEmbedding(context.Background(), emb, 30, 40, Options{Threshold: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	present := func(r *Result, c int) bool {
+		t.Helper()
+		if !r.Classes[c].Present && r.Classes[c].Area > 0 {
+			t.Errorf("class %d absent with area %d", c, r.Classes[c].Area)
+		}
+		return r.Classes[c].Present
+	}
+	steps := []struct {
+		name string
+		do   func() (*Result, error)
+		want [2]bool // classes 1 and 2 present
+	}{
+		{"negative click", func() (*Result, error) { return s.AddPoint(1, 5, 5, false) }, [2]bool{false, false}},
+		{"positive click", func() (*Result, error) { return s.AddPoint(1, 20, 15, true) }, [2]bool{true, false}},
+		{"box", func() (*Result, error) { return s.SetBox(2, Box{X0: 2, Y0: 3, X1: 30, Y1: 25}) }, [2]bool{true, true}},
+		{"force absent", func() (*Result, error) { return s.SetPresence(2, PresenceOff) }, [2]bool{true, false}},
+		{"undo force", func() (*Result, error) { return s.Undo() }, [2]bool{true, true}},
+		{"undo box", func() (*Result, error) { return s.Undo() }, [2]bool{true, false}},
+		{"undo click", func() (*Result, error) { return s.Undo() }, [2]bool{false, false}},
+		{"redo click", func() (*Result, error) { return s.Redo() }, [2]bool{true, false}},
+	}
+	if r := s.Result(); present(r, 1) || present(r, 2) {
+		t.Fatal("a class is present at threshold 1")
+	}
+	for _, st := range steps {
+		r, err := st.do()
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if got := [2]bool{present(r, 1), present(r, 2)}; got != st.want {
+			t.Errorf("%s: present %v, want %v", st.name, got, st.want)
+		}
+		for px, l := range r.Labels {
+			if l != 0 && !r.Classes[l].Present {
+				t.Fatalf("%s: pixel %d labelled with absent class %d", st.name, px, l)
+			}
+		}
+	}
+}
