@@ -3,6 +3,7 @@ package sam
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -247,12 +248,33 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := Load(filepath.Join(dir, "x.bin"), ""); err == nil {
 		t.Error("unknown format accepted")
 	}
-	// The tiny checkpoint is not a vit_b: the error names what does not match.
-	tiny := loadTiny(t)
-	_, err := FromStateDict(tiny.Params.StateDict(), "vit_b")
+	// A checkpoint of another model: the error names the model found, in one short line.
+	b, _ := ConfigFor("vit_b")
+	l, _ := ConfigFor("vit_l")
+	tinySD := New(tinyTestConfig(), 1).Params.StateDict()
+	for _, c := range []struct {
+		name string
+		sd   map[string]*tensor.Tensor
+		typ  string
+		want string
+	}{
+		{"vit_b as vit_l", shapeDict(b), "vit_l", "checkpoint holds a vit_b model, not vit_l"},
+		{"vit_l as vit_h", shapeDict(l), "vit_h", "checkpoint holds a vit_l model, not vit_h"},
+		{"vit_b at 512 as vit_l", shapeDict(b.WithImageSize(512)), "vit_l", "checkpoint holds a vit_b model, not vit_l"},
+		{"tiny as vit_b", tinySD, "vit_b", "checkpoint holds a custom model (encoder width 64, depth 2, patch 16, input 256; neck 32), not vit_b"},
+	} {
+		_, err := FromStateDict(c.sd, c.typ)
+		if err == nil || !strings.Contains(err.Error(), c.want) || len(err.Error()) > 200 {
+			t.Errorf("%s: error %v, want a short one containing %q", c.name, err, c.want)
+		}
+	}
+	// Shapes that describe no model: the key-by-key list is all there is to say.
+	broken := maps.Clone(tinySD)
+	delete(broken, "prompt_encoder.mask_downscaling.3.weight")
+	_, err := FromStateDict(broken, "vit_b")
 	var le *nn.LoadError
 	if !errors.As(err, &le) || len(le.Mismatched)+len(le.Missing) == 0 {
-		t.Errorf("tiny as vit_b: %v", err)
+		t.Errorf("undetectable checkpoint as vit_b: %v", err)
 	}
 	if _, err := DetectConfig(map[string]*tensor.Tensor{}); err == nil {
 		t.Error("empty state dict detected")

@@ -41,15 +41,27 @@ func New(cfg Config, seed uint64) *Model {
 	}
 }
 
+// LoadOptions choose how a state dict becomes a model.
+type LoadOptions struct {
+	// ModelType is "vit_b", "vit_l" or "vit_h", or "" or "custom" to take the
+	// configuration from the tensor shapes (DetectConfig).
+	ModelType string
+}
+
 // Load reads a checkpoint (the official .pth, or .safetensors / .npz: whatever package
 // weights reads) and builds the model it describes. modelType is "vit_b", "vit_l",
 // "vit_h", or "" to detect the type from the tensor shapes.
 func Load(path string, modelType string) (*Model, error) {
+	return LoadWith(path, LoadOptions{ModelType: modelType})
+}
+
+// LoadWith is Load with all the options.
+func LoadWith(path string, o LoadOptions) (*Model, error) {
 	sd, err := weights.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("sam: %w", err)
 	}
-	m, err := FromStateDict(sd, modelType)
+	m, err := FromStateDictWith(sd, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -58,17 +70,50 @@ func Load(path string, modelType string) (*Model, error) {
 
 // FromStateDict builds a model from a state dict (see Load for modelType).
 func FromStateDict(sd map[string]*tensor.Tensor, modelType string) (*Model, error) {
-	var cfg Config
-	var err error
-	if modelType == "" {
-		cfg, err = DetectConfig(sd)
-	} else {
-		cfg, err = ConfigFor(modelType)
+	return FromStateDictWith(sd, LoadOptions{ModelType: modelType})
+}
+
+// FromStateDictWith builds a model from a state dict. When an official type is asked for
+// and the shapes say the checkpoint is another model, the error names the model found
+// (the key-by-key mismatch list is kept for checkpoints whose shapes describe no model).
+func FromStateDictWith(sd map[string]*tensor.Tensor, o LoadOptions) (*Model, error) {
+	if o.ModelType == "" || strings.EqualFold(o.ModelType, "custom") {
+		cfg, err := DetectConfig(sd)
+		if err != nil {
+			return nil, err
+		}
+		return FromStateDictConfig(sd, cfg)
 	}
+	cfg, err := ConfigFor(o.ModelType)
 	if err != nil {
 		return nil, err
 	}
+	if found, err := DetectConfig(sd); err == nil && !sameArchitecture(found, cfg) {
+		return nil, fmt.Errorf("sam: checkpoint holds %s, not %s (give no model type to detect it)", describeConfig(found), cfg.Type)
+	}
 	return FromStateDictConfig(sd, cfg)
+}
+
+// sameArchitecture reports whether a and b have the same parameter shapes apart from the
+// input size (which AdaptStateDict bridges).
+func sameArchitecture(a, b Config) bool {
+	ea, eb, da, db := a.Encoder, b.Encoder, a.Decoder, b.Decoder
+	return ea.EmbedDim == eb.EmbedDim && ea.Depth == eb.Depth && ea.PatchSize == eb.PatchSize &&
+		ea.InChans == eb.InChans && ea.OutChans == eb.OutChans && a.Prompt.MaskInChans == b.Prompt.MaskInChans &&
+		da.Depth == db.Depth && da.MLPDim == db.MLPDim && da.NumMultimaskOutputs == db.NumMultimaskOutputs &&
+		da.IoUHeadDepth == db.IoUHeadDepth && da.IoUHeadHidden == db.IoUHeadHidden
+}
+
+// describeConfig names a detected model: its official type when the shapes are one's
+// (whatever the input size), else its main sizes.
+func describeConfig(c Config) string {
+	for _, typ := range ModelTypes {
+		if o, _ := ConfigFor(typ); sameArchitecture(c, o) {
+			return "a " + typ + " model"
+		}
+	}
+	e := c.Encoder
+	return fmt.Sprintf("a custom model (encoder width %d, depth %d, patch %d, input %d; neck %d)", e.EmbedDim, e.Depth, e.PatchSize, e.ImgSize, e.OutChans)
 }
 
 // FromStateDictConfig builds a model of cfg and loads sd strictly into it. A checkpoint

@@ -465,3 +465,15 @@ func samCheckpointNPZ(t *testing.T, cfg sam.Config, seed uint64) string {
 	}
 	return p
 }
+
+// TestSAMPredictWrongModelType: a checkpoint of another model than --model-type says
+// gets one short error naming the model found, not the key-by-key mismatch list.
+func TestSAMPredictWrongModelType(t *testing.T) {
+	ckpt := samCheckpointNPZ(t, samTinyConfig(), 1)
+	err := runSAMPredict(io.Discard, []string{"--checkpoint", ckpt, "--model-type", "vit_l", "--image", testPNG(t, 40, 30),
+		"--out", t.TempDir(), "--point", "1,1,1"})
+	want := "checkpoint holds a custom model (encoder width 64, depth 2, patch 16, input 256; neck 32), not vit_l"
+	if err == nil || !strings.Contains(err.Error(), want) || len(err.Error()) > 300 {
+		t.Fatalf("error %v, want a short one containing %q", err, want)
+	}
+}
