@@ -3,14 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aisam/aisam/aisam"
+	"github.com/aisam/aisam/internal/testref"
 	"github.com/aisam/aisam/nifti"
 )
 
@@ -51,6 +54,78 @@ func readResult(t *testing.T, path string) niftiResult {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestSegmentNIfTI segments the LAS, scaled-int16 fixture (74x92x6, 2x2x3 mm): every slice
+// with --slice all (a folder per slice and labels.nii.gz with the input's geometry), and
+// one slice with --slice 2 (the same labels as that slice of the volume run).
+func TestSegmentNIfTI(t *testing.T) {
+	in := filepath.Join(testref.Dir(t, "fixtures/nifti"), "brain_t1_las_scaled.nii.gz")
+	src, err := nifti.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := tinyModel(t, []string{"background", "RV", "LV"}, 256, true)
+	all := filepath.Join(t.TempDir(), "all")
+	if err := runSegment(&bytes.Buffer{}, []string{"--model", model, "--image", in, "--out", all}); err != nil {
+		t.Fatal(err)
+	}
+	lab, err := nifti.Open(filepath.Join(all, "labels.nii.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fixture's README: shape (74, 92, 6), 2x2x3 mm, x reversed (LAS).
+	if !slices.Equal(lab.Dims[:3], []int{74, 92, 6}) || !slices.Equal(lab.Spacing[:3], []float64{2, 2, 3}) ||
+		lab.Affine != src.Affine || lab.Orientation != "LAS" {
+		t.Fatalf("labels.nii.gz: dims %v spacing %v orientation %s affine %v; input affine %v",
+			lab.Dims, lab.Spacing, lab.Orientation, lab.Affine, src.Affine)
+	}
+	nx, ny := 74, 92
+	perSlice := make([][]uint8, 6)
+	differ := false
+	for k := 0; k < 6; k++ {
+		dir := filepath.Join(all, fmt.Sprintf("slice_%03d", k))
+		g := readLabelsPNG(t, filepath.Join(dir, "labels.png"))
+		if g.Rect.Dx() != nx || g.Rect.Dy() != ny {
+			t.Fatalf("slice %d: labels.png %v, want %dx%d", k, g.Rect, nx, ny)
+		}
+		// Voxel (i, j, k) of the volume is pixel (x=i, y=j) of slice k's map.
+		for j := 0; j < ny; j++ {
+			for i := 0; i < nx; i++ {
+				if v := lab.At(i, j, k); v != float32(g.Pix[j*g.Stride+i]) {
+					t.Fatalf("voxel (%d,%d,%d) = %g, slice PNG has %d", i, j, k, v, g.Pix[j*g.Stride+i])
+				}
+			}
+		}
+		perSlice[k] = g.Pix
+		differ = differ || !bytes.Equal(g.Pix, perSlice[0])
+		r := readResult(t, filepath.Join(dir, "result.json"))
+		if r.Slice == nil || *r.Slice != k || r.Width != nx || r.Height != ny || r.Window != nil {
+			t.Errorf("slice %d result.json: %+v", k, r)
+		}
+	}
+	if !differ {
+		t.Error("every slice has the same labels: the slices are not the volume's")
+	}
+	one := filepath.Join(t.TempDir(), "one")
+	if err := runSegment(&bytes.Buffer{}, []string{"--model", model, "--image", in, "--slice", "2", "--out", one}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(readLabelsPNG(t, filepath.Join(one, "labels.png")).Pix, perSlice[2]) {
+		t.Error("--slice 2 labels differ from slice 2 of --slice all")
+	}
+	if r := readResult(t, filepath.Join(one, "result.json")); r.Slice == nil || *r.Slice != 2 || !strings.Contains(r.Image, "slice 2") {
+		t.Errorf("--slice 2 result.json: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(one, "labels.nii.gz")); err == nil {
+		t.Error("--slice 2 wrote labels.nii.gz for a single slice")
+	}
+	for _, bad := range []string{"6", "-1", "x"} {
+		err := runSegment(&bytes.Buffer{}, []string{"--model", model, "--image", in, "--slice", bad, "--out", one})
+		if err == nil || !strings.Contains(err.Error(), "--slice") {
+			t.Errorf("--slice %s: err = %v", bad, err)
+		}
+	}
 }
 
 // ctVolume writes a small int16 CT-like volume in Hounsfield units (air -1000, soft
