@@ -200,9 +200,15 @@ func countIndexed(sd map[string]*tensor.Tensor, prefix string) int {
 }
 
 // DetectConfig infers the configuration from a state dict's shapes. The official types are
-// recognised by their encoder width and depth; other shapes give a "custom" config. Shapes
-// do not determine the decoder's head count: it is taken as 8 for width ≥ 256 (official)
-// and width/16 otherwise.
+// recognised by their encoder width and depth; other shapes give a "custom" config.
+//
+// The decoder's attention head count is a guess: its projections have the same shapes
+// for any count that divides the width, so no shape determines it. DetectConfig takes 8
+// for a width of 256 or more (the official models, MedSAM and SAMed all use 8) and
+// width/16 below (a 16-wide head, at least 1). A checkpoint trained with another count
+// loads without error but computes something else: pass LoadOptions.DecoderHeads (the
+// CLI's --decoder-heads) when the count is known. The encoder's head count, by contrast,
+// follows from the rel_pos tables (width / their head dimension).
 func DetectConfig(sd map[string]*tensor.Tensor) (Config, error) {
 	pw, err := shapeOf(sd, "image_encoder.patch_embed.proj.weight", 4)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -478,6 +479,73 @@ func TestCustomDecoderFastEqualsTape(t *testing.T) {
 			if r := compare(name, outs[0][j], outs[1][j], 1e-5); r.bad != 0 {
 				t.Errorf("%+v: %s differ between paths (max abs %g)", d, name, r.maxAbs)
 			}
+		}
+	}
+}
+
+// TestDecoderHeadsOverride: a custom decoder with 4 heads on a width of 32 has the shapes
+// of the guessed 2 heads; LoadOptions.DecoderHeads restores the model exactly (its
+// predictions equal the original's), while the guess loads but predicts otherwise.
+func TestDecoderHeadsOverride(t *testing.T) {
+	cfg := tinyTestConfig()
+	cfg.Decoder.Heads = 4
+	orig := New(cfg, 9)
+	sd := orig.Params.StateDict()
+	guessed, err := DetectConfig(sd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if guessed.Decoder.Heads != 32/16 {
+		t.Fatalf("guess %d heads, the documented width/16 is 2", guessed.Decoder.Heads)
+	}
+	m, err := FromStateDictWith(sd, LoadOptions{DecoderHeads: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Config; got.Decoder != cfg.Decoder || got.Prompt != cfg.Prompt || got.Encoder.EmbedDim != cfg.Encoder.EmbedDim {
+		t.Fatalf("config %+v, want %+v", got, cfg)
+	}
+	mc, err := FromStateDictWith(sd, LoadOptions{ModelType: "custom", DecoderHeads: 4})
+	if err != nil || mc.Config.Decoder.Heads != 4 {
+		t.Fatalf("custom with 4 heads: %v", err)
+	}
+	mg, err := FromStateDict(sd, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := RGB{H: 20, W: 30, Pix: make([]uint8, 20*30*3)}
+	for i := range im.Pix {
+		im.Pix[i] = uint8(i * 37 % 251)
+	}
+	predict := func(m *Model) []float32 {
+		p := NewPredictor(m)
+		if err := p.SetImage(context.Background(), im); err != nil {
+			t.Fatal(err)
+		}
+		r, err := p.Predict(Prompt{Points: [][2]float64{{7, 5}}, Labels: []int{1}, Multimask: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Logits.Data
+	}
+	want := predict(orig)
+	if got := predict(m); !slices.Equal(got, want) {
+		t.Fatal("the model loaded with 4 heads predicts differently from the original")
+	}
+	if slices.Equal(predict(mg), want) {
+		t.Fatal("the guessed 2 heads predict like 4: the test cannot tell the head counts apart")
+	}
+	for _, c := range []struct {
+		name string
+		o    LoadOptions
+		want string
+	}{
+		{"negative", LoadOptions{DecoderHeads: -1}, "decoder heads -1"},
+		{"not dividing", LoadOptions{DecoderHeads: 3}, "do not divide"},
+		{"official type", LoadOptions{ModelType: "vit_b", DecoderHeads: 4}, "vit_b has 8 decoder heads"},
+	} {
+		if _, err := FromStateDictWith(sd, c.o); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
 		}
 	}
 }

@@ -46,6 +46,11 @@ type LoadOptions struct {
 	// ModelType is "vit_b", "vit_l" or "vit_h", or "" or "custom" to take the
 	// configuration from the tensor shapes (DetectConfig).
 	ModelType string
+	// DecoderHeads, if positive, is the mask decoder's attention head count for a detected
+	// configuration. The shapes do not determine it (DetectConfig guesses); a checkpoint
+	// trained with another count loads without error but computes something else, so give
+	// it here when known. An official ModelType fixes it at 8.
+	DecoderHeads int
 }
 
 // Load reads a checkpoint (the official .pth, or .safetensors / .npz: whatever package
@@ -77,16 +82,26 @@ func FromStateDict(sd map[string]*tensor.Tensor, modelType string) (*Model, erro
 // and the shapes say the checkpoint is another model, the error names the model found
 // (the key-by-key mismatch list is kept for checkpoints whose shapes describe no model).
 func FromStateDictWith(sd map[string]*tensor.Tensor, o LoadOptions) (*Model, error) {
+	if o.DecoderHeads < 0 {
+		return nil, fmt.Errorf("sam: decoder heads %d must be positive (or 0 to guess)", o.DecoderHeads)
+	}
 	if o.ModelType == "" || strings.EqualFold(o.ModelType, "custom") {
 		cfg, err := DetectConfig(sd)
 		if err != nil {
 			return nil, err
+		}
+		if o.DecoderHeads > 0 && o.DecoderHeads != cfg.Decoder.Heads {
+			cfg.Decoder.Heads = o.DecoderHeads
+			cfg.Type = "custom"
 		}
 		return FromStateDictConfig(sd, cfg)
 	}
 	cfg, err := ConfigFor(o.ModelType)
 	if err != nil {
 		return nil, err
+	}
+	if o.DecoderHeads > 0 && o.DecoderHeads != cfg.Decoder.Heads {
+		return nil, fmt.Errorf("sam: %s has %d decoder heads, not %d (give no model type to load a custom decoder)", cfg.Type, cfg.Decoder.Heads, o.DecoderHeads)
 	}
 	if found, err := DetectConfig(sd); err == nil && !sameArchitecture(found, cfg) {
 		return nil, fmt.Errorf("sam: checkpoint holds %s, not %s (give no model type to detect it)", describeConfig(found), cfg.Type)

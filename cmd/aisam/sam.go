@@ -44,12 +44,13 @@ func init() {
 type samModelFlags struct {
 	checkpoint, modelType, random string
 	seed                          uint64
-	threads                       int
+	threads, decoderHeads         int
 }
 
 func (f *samModelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.checkpoint, "checkpoint", "", "SAM checkpoint (.pth, .safetensors or .npz state dict)")
-	fs.StringVar(&f.modelType, "model-type", "", "vit_b, vit_l or vit_h (empty: detected from the checkpoint)")
+	fs.StringVar(&f.modelType, "model-type", "", "vit_b, vit_l or vit_h, or custom (empty or custom: detected from the checkpoint's shapes)")
+	fs.IntVar(&f.decoderHeads, "decoder-heads", 0, "mask decoder attention heads of a detected (custom) checkpoint; shapes do not fix it (0: guess 8 for width >= 256, else width/16)")
 	fs.StringVar(&f.random, "random-weights", "", "use a seeded random model of this type instead of a checkpoint: vit_b, vit_l, vit_h or tiny (smoke tests, benchmarks)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed for --random-weights")
 	fs.IntVar(&f.threads, "threads", 0, "worker threads (0: all cores)")
@@ -64,10 +65,14 @@ func (f *samModelFlags) check() error {
 			return fmt.Errorf("--random-weights: %w (or tiny)", err)
 		}
 	}
-	if f.modelType != "" {
+	official := f.modelType != "" && f.modelType != "custom"
+	if official {
 		if _, err := sam.ConfigFor(f.modelType); err != nil {
-			return fmt.Errorf("--model-type: %w", err)
+			return fmt.Errorf("--model-type: %w (or custom)", err)
 		}
+	}
+	if f.decoderHeads < 0 || f.decoderHeads > 0 && (f.random != "" || official) {
+		return fmt.Errorf("--decoder-heads %d: a positive count, for a --checkpoint whose type is detected (no --model-type, or custom)", f.decoderHeads)
 	}
 	if f.threads < 0 || f.threads > 1024 {
 		return fmt.Errorf("--threads %d: must be in 0..1024", f.threads)
@@ -118,7 +123,7 @@ func (f *samModelFlags) load() (*sam.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading checkpoint: %w", err)
 	}
-	m, err := sam.FromStateDict(sd, f.modelType)
+	m, err := sam.FromStateDictWith(sd, sam.LoadOptions{ModelType: f.modelType, DecoderHeads: f.decoderHeads})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.checkpoint, err)
 	}

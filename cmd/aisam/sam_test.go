@@ -477,3 +477,51 @@ func TestSAMPredictWrongModelType(t *testing.T) {
 		t.Fatalf("error %v, want a short one containing %q", err, want)
 	}
 }
+
+// TestSAMPredictDecoderHeads: --decoder-heads gives a detected checkpoint the head count
+// its shapes cannot show; the CLI's logits then equal the original model's.
+func TestSAMPredictDecoderHeads(t *testing.T) {
+	cfg := samTinyConfig()
+	cfg.Decoder.Heads = 4
+	ckpt := samCheckpointNPZ(t, cfg, 2)
+	img := testPNG(t, 40, 30)
+	im, err := readSAMImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := sam.NewPredictor(sam.New(cfg, 2))
+	if err := p.SetImage(t.Context(), im); err != nil {
+		t.Fatal(err)
+	}
+	want, err := p.Predict(sam.Prompt{Points: [][2]float64{{12, 9}}, Labels: []int{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mt := range []string{"", "custom"} {
+		out := t.TempDir()
+		args := []string{"--checkpoint", ckpt, "--decoder-heads", "4", "--image", img, "--out", out, "--point", "12,9,1"}
+		if mt != "" {
+			args = append(args, "--model-type", mt)
+		}
+		if err := runSAMPredict(io.Discard, args); err != nil {
+			t.Fatal(err)
+		}
+		z, err := npy.ReadNPZ(filepath.Join(out, "result.npz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(z["masks"].Float32(), want.Logits.Data) {
+			t.Fatalf("model type %q: --decoder-heads 4 logits differ from the 4-head model's", mt)
+		}
+	}
+	for _, args := range [][]string{
+		{"--checkpoint", ckpt, "--decoder-heads", "-2"},
+		{"--checkpoint", ckpt, "--model-type", "vit_b", "--decoder-heads", "4"},
+		{"--random-weights", "tiny", "--decoder-heads", "4"},
+	} {
+		err := runSAMPredict(io.Discard, append(args, "--image", img, "--out", t.TempDir(), "--point", "1,1,1"))
+		if err == nil || !strings.Contains(err.Error(), "--decoder-heads") {
+			t.Errorf("%v: error %v, want one about --decoder-heads", args, err)
+		}
+	}
+}
