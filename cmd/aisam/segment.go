@@ -78,7 +78,7 @@ clicks and boxes. Classes are given by name or index. Writes to DIR (for a NIfTI
 one folder per slice and labels.nii.gz):
   labels.png       class index per pixel (8-bit gray)
   overlay.png      colour overlay with the generated (discs) and user (squares: positive,
-                   rings: negative) points
+                   rings: negative) points and each class's box outlined in its colour
   class_N_NAME.png one 0/255 mask per class
   result.json      classes, presence scores, generated points with heat, areas
 
@@ -549,6 +549,11 @@ func writeSegmentOutputs(dir string, in segInput, m *aisam.Model, r *aisam.Resul
 	}
 	rad := max(3, min(w, h)/100)
 	for ci, c := range r.Classes {
+		if c.Box != nil {
+			drawBox(ov, *c.Box, max(1, min(w, h)/200), palette(ci))
+		}
+	}
+	for ci, c := range r.Classes {
 		if !c.Present {
 			continue
 		}
@@ -624,6 +629,20 @@ func drawDisc(im *image.NRGBA, cx, cy float64, r int, c color.NRGBA, outline boo
 				im.SetNRGBA(x0+dx, y0+dy, c)
 			case outline && d2 <= (r+1)*(r+1):
 				im.SetNRGBA(x0+dx, y0+dy, color.NRGBA{0, 0, 0, 255})
+			}
+		}
+	}
+}
+
+// drawBox outlines b (image pixels, edges included) with lines th pixels wide, inside
+// the box so the outline shows what the box keeps.
+func drawBox(im *image.NRGBA, b aisam.Box, th int, c color.NRGBA) {
+	x0, y0 := int(math.Round(b.X0)), int(math.Round(b.Y0))
+	x1, y1 := int(math.Round(b.X1)), int(math.Round(b.Y1))
+	for y := y0; y <= y1; y++ {
+		for x := x0; x <= x1; x++ {
+			if x < x0+th || x > x1-th || y < y0+th || y > y1-th {
+				im.SetNRGBA(x, y, c)
 			}
 		}
 	}

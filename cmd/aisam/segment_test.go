@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,6 +182,87 @@ func TestSegmentCLIErrors(t *testing.T) {
 		err := runSegment(&bytes.Buffer{}, c.args)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: err = %v, want %q", c.args, err, c.want)
+		}
+	}
+}
+
+// TestDrawBox checks the outline's pixels by hand: edges included, th pixels inside.
+func TestDrawBox(t *testing.T) {
+	im := image.NewNRGBA(image.Rect(0, 0, 12, 10))
+	c := color.NRGBA{1, 2, 3, 255}
+	drawBox(im, aisam.Box{X0: 1.6, Y0: 2, X1: 9.4, Y1: 7}, 2, c) // x 2..9, y 2..7
+	for y := 0; y < 10; y++ {
+		for x := 0; x < 12; x++ {
+			in := x >= 2 && x <= 9 && y >= 2 && y <= 7
+			inner := x >= 4 && x <= 7 && y >= 4 && y <= 5
+			if want := in && !inner; (im.NRGBAAt(x, y) == c) != want {
+				t.Errorf("(%d,%d): drawn %v, want %v", x, y, im.NRGBAAt(x, y) == c, want)
+			}
+		}
+	}
+}
+
+// TestSegmentOverlayBoxes: overlay.png outlines each class's box in the class's colour
+// (except where a generated point's disc is drawn over it).
+func TestSegmentOverlayBoxes(t *testing.T) {
+	model := tinyModel(t, []string{"background", "RV", "LV"}, 256, true)
+	out := t.TempDir()
+	boxes := map[int][4]int{1: {2, 2, 20, 20}, 2: {25, 5, 55, 35}}
+	if err := runSegment(&bytes.Buffer{}, []string{"--model", model, "--image", testPNG(t, 60, 40), "--out", out,
+		"--box", "RV:2,2,20,20", "--box", "LV:25,5,55,35"}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(out, "overlay.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ov, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Classes []struct {
+			Present bool
+			Points  []struct {
+				X, Y    float64
+				Removed bool
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	nearPoint := func(x, y int) bool {
+		for _, c := range res.Classes {
+			for _, p := range c.Points {
+				if c.Present && !p.Removed && math.Abs(float64(x)-math.Round(p.X)) <= 5 && math.Abs(float64(y)-math.Round(p.Y)) <= 5 {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for ci, bx := range boxes {
+		want := palette(ci)
+		checked := 0
+		for y := bx[1]; y <= bx[3]; y++ {
+			for x := bx[0]; x <= bx[2]; x++ {
+				if (x != bx[0] && x != bx[2] && y != bx[1] && y != bx[3]) || nearPoint(x, y) {
+					continue
+				}
+				checked++
+				if got := color.NRGBAModel.Convert(ov.At(x, y)).(color.NRGBA); got != want {
+					t.Fatalf("class %d box edge (%d,%d) is %v, want %v", ci, x, y, got, want)
+				}
+			}
+		}
+		if checked < 20 {
+			t.Errorf("class %d: only %d edge pixels away from points", ci, checked)
 		}
 	}
 }
