@@ -99,11 +99,8 @@ func TestSessionParity(t *testing.T) {
 }
 
 // TestSessionEdits checks incremental recomputation, undo/redo and the geometry of
-// generated points.
+// generated points. It also runs under -short (~3.5 s): CI's only check of the edits.
 func TestSessionEdits(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow")
-	}
 	m := refModel(t)
 	s := refSession(t, m, Options{PointMode: ArgmaxPoints})
 	r0 := s.Result()
