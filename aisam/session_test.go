@@ -367,4 +367,15 @@ func TestSessionPromptMakesPresent(t *testing.T) {
 			}
 		}
 	}
+	// The same through Segment's options (the CLI's --point, --box and --absent).
+	s, err = m.NewSessionFromEmbedding(context.Background(), emb, 30, 40, Options{Threshold: 1,
+		Points:   []UserPoint{{Class: 1, X: 20, Y: 15, Positive: true}},
+		Boxes:    map[int]Box{2: {X0: 2, Y0: 3, X1: 30, Y1: 25}},
+		Presence: map[int]Presence{2: PresenceOff}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Result(); !present(r, 1) || present(r, 2) {
+		t.Errorf("options: present %v %v, want true false", r.Classes[1].Present, r.Classes[2].Present)
+	}
 }

@@ -65,7 +65,7 @@ func runSegment(stdout io.Writer, args []string) error {
 	fs.Var(&a.boxes, "box", "class:x0,y0,x1,y1 box in image pixels; repeatable")
 	fs.StringVar(&a.boxMode, "box-mode", "gate", "gate (AI-SAM: heatmaps and logits restricted to the box) or token (SAM's box prompt)")
 	fs.Var(&a.present, "present", "force a class present (repeatable)")
-	fs.Var(&a.absent, "absent", "force a class absent (repeatable)")
+	fs.Var(&a.absent, "absent", "force a class absent (repeatable); otherwise a positive --point or a --box on a class makes it present whatever the classifier says")
 	fs.StringVar(&a.pointMode, "point-mode", "soft", "soft (generalized points, as trained) or argmax (each heatmap's maximum)")
 	fs.BoolVar(&a.local, "local-edits", false, "prompts of one class do not enter the others' (default, as AI-SAM: a class's points are negatives for every other class)")
 	fs.StringVar(&a.out, "out", "", "output directory")
