@@ -309,8 +309,10 @@ func (s *Session) checkClass(c int) error {
 }
 
 func (s *Session) checkXY(x, y float64) error {
-	if math.IsNaN(x) || math.IsNaN(y) || x < 0 || y < 0 || x > float64(s.geo.OrigW-1) || y > float64(s.geo.OrigH-1) {
-		return fmt.Errorf("aisam: point (%g, %g) outside the %dx%d image", x, y, s.geo.OrigW, s.geo.OrigH)
+	// SAM's convention: coordinates are continuous, pixel column i spans [i, i+1), so x = W
+	// is the right edge of the last column (a box must reach it to cover that column).
+	if math.IsNaN(x) || math.IsNaN(y) || x < 0 || y < 0 || x > float64(s.geo.OrigW) || y > float64(s.geo.OrigH) {
+		return fmt.Errorf("aisam: point (%g, %g) outside the %dx%d image (0 <= x <= %d, 0 <= y <= %d)", x, y, s.geo.OrigW, s.geo.OrigH, s.geo.OrigW, s.geo.OrigH)
 	}
 	return nil
 }
