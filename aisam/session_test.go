@@ -187,7 +187,7 @@ func TestSessionEdits(t *testing.T) {
 	before := s.Result()
 	for name, f := range map[string]func() (*Result, error){
 		"class":   func() (*Result, error) { return s.AddPoint(3, 1, 1, true) },
-		"outside": func() (*Result, error) { return s.AddPoint(1, 1024, 5, true) },
+		"outside": func() (*Result, error) { return s.AddPoint(1, 1024.5, 5, true) },
 		"nan":     func() (*Result, error) { return s.AddPoint(1, math.NaN(), 5, true) },
 		"box":     func() (*Result, error) { return s.SetBox(1, Box{X0: 50, Y0: 50, X1: 10, Y1: 60}) },
 		"gen":     func() (*Result, error) { return s.MovePoint(1, 4, 5, 5) },
