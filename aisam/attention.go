@@ -67,8 +67,12 @@ func newConvMLP(s nn.Scope, dim int) *convMLP {
 	}
 }
 
-// Forward returns the residual branch for the key map x [B, D, h, w].
+// Forward returns the residual branch for the key map x [B, D, h, w] (without a tape,
+// by forwardFast).
 func (m *convMLP) Forward(tp *ag.Tape, x *tensor.Tensor) *tensor.Tensor {
+	if tp == nil {
+		return m.forwardFast(x)
+	}
 	return m.Conv3.Forward(tp, tp.GELU(m.Norm1.Forward(tp, m.Conv0.Forward(tp, x))))
 }
 

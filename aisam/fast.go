@@ -117,10 +117,12 @@ func (b *twoWayBlock) forwardFast(queries, keys, queryPE, keyPE *tensor.Tensor, 
 // the F(2x2, 3x3) of tensor.Conv2d, within the parity tolerances.
 func (m *convMLP) forwardFast(x *tensor.Tensor) *tensor.Tensor {
 	y := m.Conv0.Weight
+	var h *tensor.Tensor
 	if m.Conv0.Stride != 1 || y.Dim(2) != 3 || y.Dim(3) != 3 {
-		return m.Forward(nil, x)
+		h = m.Conv0.Forward(nil, x)
+	} else {
+		h = tensor.Conv3x3Winograd4(x, y, m.Conv0.Bias, m.Conv0.Pad)
 	}
-	h := tensor.Conv3x3Winograd4(x, y, m.Conv0.Bias, m.Conv0.Pad)
 	h = tensor.GELU(m.Norm1.Forward(nil, h))
 	return m.Conv3.Forward(nil, h)
 }
