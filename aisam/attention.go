@@ -57,6 +57,7 @@ type convMLP struct {
 	Conv0 *nn.Conv2d
 	Norm1 *nn.LayerNorm2d
 	Conv3 *nn.Conv2d
+	w4    w4Cache // Conv0's Winograd transform for forwardFast
 }
 
 func newConvMLP(s nn.Scope, dim int) *convMLP {

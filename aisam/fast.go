@@ -2,6 +2,8 @@ package aisam
 
 import (
 	"math"
+	"slices"
+	"sync"
 
 	"github.com/aisam/aisam/internal/par"
 	"github.com/aisam/aisam/nn"
@@ -121,10 +123,29 @@ func (m *convMLP) forwardFast(x *tensor.Tensor) *tensor.Tensor {
 	if m.Conv0.Stride != 1 || y.Dim(2) != 3 || y.Dim(3) != 3 {
 		h = m.Conv0.Forward(nil, x)
 	} else {
-		h = tensor.Conv3x3Winograd4(x, y, m.Conv0.Bias, m.Conv0.Pad)
+		h = tensor.Conv3x3Winograd4With(x, m.w4.get(y), m.Conv0.Bias, m.Conv0.Pad)
 	}
 	h = tensor.GELU(m.Norm1.Forward(nil, h))
 	return m.Conv3.Forward(nil, h)
+}
+
+// w4Cache keeps a kernel's Winograd transform with the bits it was made from: the
+// weights may be trained or reloaded in place, so each use compares them (a pass over
+// the kernel, far cheaper than transforming it again).
+type w4Cache struct {
+	mu   sync.Mutex
+	bits []float32
+	k    *tensor.Winograd4Weights
+}
+
+func (c *w4Cache) get(w *tensor.Tensor) *tensor.Winograd4Weights {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.k == nil || !slices.Equal(c.bits, w.Data) {
+		c.k = tensor.NewWinograd4Weights(w)
+		c.bits = slices.Clone(w.Data)
+	}
+	return c.k
 }
 
 // forwardFast is Forward for inference, returning the features channel-major

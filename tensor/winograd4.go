@@ -16,9 +16,33 @@ import (
 //	G  = [¼ 0 0; -⅙ -⅙ -⅙; -⅙ ⅙ -⅙; 1/24 1/12 ⅙; 1/24 -1/12 ⅙; 0 0 1]
 //	Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
 
+// Winograd4Weights are a 3x3 kernel transformed for Conv3x3Winograd4, to be reused
+// while the kernel is unchanged (the transform costs about as much as a small image).
+type Winograd4Weights struct {
+	w *Tensor
+	u []float32
+}
+
+// NewWinograd4Weights transforms w [O, C, 3, 3]; later changes to w are not seen.
+func NewWinograd4Weights(w *Tensor) *Winograd4Weights {
+	if len(w.shape) != 4 || w.shape[2] != 3 || w.shape[3] != 3 {
+		panic(fmt.Sprintf("tensor.NewWinograd4Weights: w %v is not a 3x3 kernel", shapeOrNil(w)))
+	}
+	return &Winograd4Weights{w: w.Clone(), u: winograd4Weights(w.Data, w.shape[0], w.shape[1])}
+}
+
 // Conv3x3Winograd4 is Conv2d(x, w, b, 1, pad) for a 3x3 kernel w [O, C, 3, 3], computed
 // with Winograd F(4x4, 3x3). It falls back to Conv2d for shapes that do not pay.
 func Conv3x3Winograd4(x, w, b *Tensor, pad int) *Tensor {
+	return conv3x3W4(x, w, nil, b, pad)
+}
+
+// Conv3x3Winograd4With is Conv3x3Winograd4 with the kernel already transformed.
+func Conv3x3Winograd4With(x *Tensor, k *Winograd4Weights, b *Tensor, pad int) *Tensor {
+	return conv3x3W4(x, k.w, k.u, b, pad)
+}
+
+func conv3x3W4(x, w *Tensor, u []float32, b *Tensor, pad int) *Tensor {
 	if len(x.shape) != 4 || len(w.shape) != 4 || w.shape[2] != 3 || w.shape[3] != 3 || x.shape[1] != w.shape[1] || pad < 0 {
 		panic(fmt.Sprintf("tensor.Conv3x3Winograd4: x %v, w %v, pad %d", shapeOrNil(x), shapeOrNil(w), pad))
 	}
@@ -33,7 +57,9 @@ func Conv3x3Winograd4(x, w, b *Tensor, pad int) *Tensor {
 		panic(fmt.Sprintf("tensor.Conv3x3Winograd4: bias %v for %d output channels", b.shape, O))
 	}
 	out := New(N, O, OH, OW)
-	u := winograd4Weights(w.Data, O, C)
+	if u == nil {
+		u = winograd4Weights(w.Data, O, C)
+	}
 	for n := range N {
 		on := out.Data[n*O*OH*OW : (n+1)*O*OH*OW]
 		var bias []float32

@@ -23,6 +23,9 @@ func TestConv3x3Winograd4(t *testing.T) {
 			}
 		}
 		got := Conv3x3Winograd4(x, w, b, tc.pad)
+		if with := Conv3x3Winograd4With(x, NewWinograd4Weights(w), b, tc.pad); !equalData(with, got) {
+			t.Fatalf("%+v: Conv3x3Winograd4With differs from Conv3x3Winograd4", tc)
+		}
 		oh, ow := tc.h+2*tc.pad-2, tc.w+2*tc.pad-2
 		if got.Dim(0) != tc.n || got.Dim(1) != tc.o || got.Dim(2) != oh || got.Dim(3) != ow {
 			t.Fatalf("%+v: shape %v", tc, got.Shape())
@@ -57,4 +60,16 @@ func TestConv3x3Winograd4(t *testing.T) {
 			t.Errorf("%+v: max error %g (max |y| %g)", tc, worst, scale)
 		}
 	}
+}
+
+func equalData(a, b *Tensor) bool {
+	if len(a.Data) != len(b.Data) {
+		return false
+	}
+	for i, v := range a.Data {
+		if math.Float32bits(v) != math.Float32bits(b.Data[i]) {
+			return false
+		}
+	}
+	return true
 }
