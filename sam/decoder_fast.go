@@ -178,6 +178,9 @@ func (d *MaskDecoder) planAttn(nt, b int, shared bool) attnPlan {
 type layer0 struct {
 	keys, x    []float32
 	kp, vp, qp []float32 // token->image k and v; image->token q (nil when folded)
+	// For the folded attentions: x packed as the scores' op(B) = xᵀ, and keys packed as
+	// the token->image values' op(B) (nil when not folded).
+	xp, keysp *gemm.PackedB
 }
 
 // layer0Cache keeps the last layer0 by the NHWC embedding and PE buffers it came from
@@ -210,6 +213,12 @@ func (d *MaskDecoder) sharedLayer0(embT, kpe, cv []float32, hw int, plan attnPla
 		}
 		if plan.i2t0 {
 			l.qp = projRows(nil, l.x, hw, b0.CrossImageToToken.QProj)
+		}
+		if !plan.t2i0 || !plan.i2t0 {
+			l.xp = gemm.PackB(true, dim, hw, l.x, dim)
+		}
+		if !plan.t2i0 {
+			l.keysp = gemm.PackB(false, hw, dim, l.keys, dim)
 		}
 	}
 	c.emb, c.pe, c.cv, c.t2i, c.i2t, c.l = &embT[0], &kpe[0], cv, plan.t2i0, plan.i2t0, l
@@ -345,20 +354,28 @@ func (t *TwoWayTransformer) forwardFast(tokens *tensor.Tensor, kpe []float32, hw
 		queries = l.Norm1.Forward(nil, queries)
 		t2i, i2t := plan.t2i, plan.i2t
 		var kp, vp, qp []float32
+		// x and keys packed once for both folded attentions.
+		var xp, keysp *gemm.PackedB
 		if i == 0 { // later layers get x from the previous layer's normAddRows
 			t2i, i2t = plan.t2i0, plan.i2t0
 			if plan.l0 != nil {
 				copy(sc.x, plan.l0.x)
 				kp, vp, qp = plan.l0.kp, plan.l0.vp, plan.l0.qp
+				xp, keysp = plan.l0.xp, plan.l0.keysp
 			} else {
 				addTo(sc.x, sc.keys, kpe)
 			}
+		}
+		if xp == nil && !t2i && !i2t {
+			c := queries.Dim(2)
+			xp = gemm.PackB(true, c, hw, sc.x, c)
+			defer xp.Release()
 		}
 		var att *tensor.Tensor
 		if t2i {
 			att = tokenToImageProj(l.CrossTokenToImage, tensor.Add(queries, tokens), sc.x, sc.keys, hw, sc, kp, vp)
 		} else {
-			att = tokenToImage(l.CrossTokenToImage, tensor.Add(queries, tokens), sc.x, sc.keys, hw, sc.s)
+			att = tokenToImage(l.CrossTokenToImage, tensor.Add(queries, tokens), sc.x, sc.keys, hw, sc.s, xp, keysp)
 		}
 		queries = l.Norm2.Forward(nil, tensor.Add(queries, att))
 		mlp := l.Lin2.Forward(nil, tensor.ReLU(l.Lin1.Forward(nil, queries)))
@@ -366,7 +383,7 @@ func (t *TwoWayTransformer) forwardFast(tokens *tensor.Tensor, kpe []float32, hw
 		if i2t {
 			imageToTokenAddProj(l.CrossImageToToken, sc.x, tensor.Add(queries, tokens), queries, sc.keys, hw, sc, qp)
 		} else {
-			imageToTokenAdd(l.CrossImageToToken, sc.x, tensor.Add(queries, tokens), queries, sc.keys, hw, sc.s)
+			imageToTokenAdd(l.CrossImageToToken, sc.x, tensor.Add(queries, tokens), queries, sc.keys, hw, sc.s, xp)
 		}
 		// norm4, and x = keys + PE for the next attention while each row is in cache.
 		normAddRows(sc.keys, sc.x, kpe, queries.Dim(2), *l.Norm4)
@@ -380,13 +397,13 @@ func (t *TwoWayTransformer) forwardFast(tokens *tensor.Tensor, kpe []float32, hw
 			return tensor.FromSlice(x.Data[finalRow*c:(finalRow+1)*c], 1, 1, c)
 		}
 		qr := one(queries)
-		qr = tensor.Add(qr, tokenToImage(t.FinalAttnTokenToImage, tensor.Add(qr, one(tokens)), sc.x, sc.keys, hw, sc.s))
+		qr = tensor.Add(qr, tokenToImage(t.FinalAttnTokenToImage, tensor.Add(qr, one(tokens)), sc.x, sc.keys, hw, sc.s, nil, nil))
 		out := tensor.New(1, nt, c)
 		copy(out.Data, queries.Data)
 		copy(out.Data[finalRow*c:], t.NormFinalAttn.Forward(nil, qr).Data)
 		return out
 	}
-	queries = tensor.Add(queries, tokenToImage(t.FinalAttnTokenToImage, tensor.Add(queries, tokens), sc.x, sc.keys, hw, sc.s))
+	queries = tensor.Add(queries, tokenToImage(t.FinalAttnTokenToImage, tensor.Add(queries, tokens), sc.x, sc.keys, hw, sc.s, nil, nil))
 	return t.NormFinalAttn.Forward(nil, queries)
 }
 
@@ -503,7 +520,8 @@ func addTo(dst, a, b []float32) {
 
 // tokenToImage is a.Forward(q=qIn [1, Nt, C], k=x [HW, C], v=y [HW, C]) with the
 // image-side projections folded into the tokens (see the top of this file); s is scratch.
-func tokenToImage(a *nn.Attention, qIn *tensor.Tensor, x, y []float32, hw int, s []float32) *tensor.Tensor {
+// xp and yp, when not nil, are xᵀ and y packed by gemm.PackB.
+func tokenToImage(a *nn.Attention, qIn *tensor.Tensor, x, y []float32, hw int, s []float32, xp, yp *gemm.PackedB) *tensor.Tensor {
 	nt, c := qIn.Dim(-2), qIn.Dim(-1)
 	ci := a.QProj.Weight.Dim(0)
 	heads := a.Heads
@@ -516,14 +534,22 @@ func tokenToImage(a *nn.Attention, qIn *tensor.Tensor, x, y []float32, hw int, s
 		gemm.Sgemm(false, false, nt, c, dh, scale, q.Data[h*dh:], ci, a.KProj.Weight.Data[h*dh*c:], c, 0, qeff[h*nt*c:], c)
 	}
 	sc := s[:heads*nt*hw]
-	gemm.Sgemm(false, true, heads*nt, hw, c, 1, qeff, c, x, c, 0, sc, hw)
+	if xp != nil {
+		gemm.SgemmPacked(false, heads*nt, 1, qeff, c, xp, 0, sc, hw)
+	} else {
+		gemm.Sgemm(false, true, heads*nt, hw, c, 1, qeff, c, x, c, 0, sc, hw)
+	}
 	par.For(heads*nt, 1, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			vec.Softmax(sc[r*hw:(r+1)*hw], sc[r*hw:(r+1)*hw])
 		}
 	})
 	z := make([]float32, heads*nt*c) // z[h*Nt+t] = Σ_j p y_j
-	gemm.Sgemm(false, false, heads*nt, c, hw, 1, sc, hw, y, c, 0, z, c)
+	if yp != nil {
+		gemm.SgemmPacked(false, heads*nt, 1, sc, hw, yp, 0, z, c)
+	} else {
+		gemm.Sgemm(false, false, heads*nt, c, hw, 1, sc, hw, y, c, 0, z, c)
+	}
 	o := tensor.New(1, nt, ci)
 	for h := range heads {
 		gemm.Sgemm(false, true, nt, dh, c, 1, z[h*nt*c:], c, a.VProj.Weight.Data[h*dh*c:], c, 0, o.Data[h*dh:], ci)
@@ -539,7 +565,8 @@ func tokenToImage(a *nn.Attention, qIn *tensor.Tensor, x, y []float32, hw int, s
 
 // imageToTokenAdd adds a.Forward(q=x [HW, C], k=kIn [1, Nt, C], v=vIn [1, Nt, C]) to
 // keys [HW, C], with the image-side projections folded into the tokens; s is scratch.
-func imageToTokenAdd(a *nn.Attention, x []float32, kIn, vIn *tensor.Tensor, keys []float32, hw int, s []float32) {
+// xp, when not nil, is xᵀ packed by gemm.PackB.
+func imageToTokenAdd(a *nn.Attention, x []float32, kIn, vIn *tensor.Tensor, keys []float32, hw int, s []float32, xp *gemm.PackedB) {
 	nt, c := kIn.Dim(-2), kIn.Dim(-1)
 	ci := a.QProj.Weight.Dim(0)
 	heads := a.Heads
@@ -570,7 +597,11 @@ func imageToTokenAdd(a *nn.Attention, x []float32, kIn, vIn *tensor.Tensor, keys
 	// transposing copy, and the per-pixel softmax over each head's Nt tokens runs down
 	// the columns, a chunk of pixels at a time.
 	st := s[:g*hw]
-	gemm.Sgemm(false, true, g, hw, c, 1, keff, c, x, c, 0, st, hw)
+	if xp != nil {
+		gemm.SgemmPacked(false, g, 1, keff, c, xp, 0, st, hw)
+	} else {
+		gemm.Sgemm(false, true, g, hw, c, 1, keff, c, x, c, 0, st, hw)
+	}
 	const chunk = 256
 	par.For((hw+chunk-1)/chunk, 1, func(lo, hi int) {
 		var m, sum [chunk]float32
