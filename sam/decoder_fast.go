@@ -3,6 +3,7 @@ package sam
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aisam/aisam/gemm"
 	"github.com/aisam/aisam/internal/par"
@@ -49,9 +50,23 @@ func (c *nhwcCache) get(x *tensor.Tensor, data []float32, ch, hw int) []float32 
 }
 
 // bitSum is a cheap checksum of the values' bit patterns: any single change, and most
-// multiple ones, alter it.
+// multiple ones, alter it. It runs on every call over the embedding and the PE (1M values
+// each), so the lanes' sums are split among the workers (integer sums are exact in any order).
 func bitSum(x []float32) uint64 {
-	var s0, s1, s2, s3 uint64
+	const chunk = 1 << 16 // a multiple of 4: each value keeps its lane
+	var mu sync.Mutex
+	var l0, l1, l2, l3 uint64
+	par.For((len(x)+chunk-1)/chunk, 1, func(lo, hi int) {
+		s0, s1, s2, s3 := bitLanes(x[lo*chunk : min(hi*chunk, len(x))])
+		mu.Lock()
+		l0, l1, l2, l3 = l0+s0, l1+s1, l2+s2, l3+s3
+		mu.Unlock()
+	})
+	return l0 ^ l1<<16 ^ l2<<32 ^ l3<<48
+}
+
+// bitLanes sums the bit patterns of x in four lanes by index mod 4.
+func bitLanes(x []float32) (s0, s1, s2, s3 uint64) {
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
 		v := x[i : i+4 : i+4]
@@ -63,21 +78,29 @@ func bitSum(x []float32) uint64 {
 	for ; i < len(x); i++ {
 		s0 += uint64(math.Float32bits(x[i]))
 	}
-	return s0 ^ s1<<16 ^ s2<<32 ^ s3<<48
+	return
 }
 
 // channelConstant reports whether every channel plane of x [C, hw] is constant (the
-// no-mask dense embedding is), returning the per-channel values.
+// no-mask dense embedding is), returning the per-channel values. The planes are checked
+// in parallel: this runs on every call over 1M values.
 func channelConstant(x []float32, ch, hw int) ([]float32, bool) {
 	v := make([]float32, ch)
-	for c := range ch {
-		p := x[c*hw : (c+1)*hw]
-		for _, e := range p {
-			if e != p[0] {
-				return nil, false
+	var differ atomic.Bool
+	par.For(ch, 8, func(lo, hi int) {
+		for c := lo; c < hi && !differ.Load(); c++ {
+			p := x[c*hw : (c+1)*hw]
+			for _, e := range p {
+				if e != p[0] {
+					differ.Store(true)
+					return
+				}
 			}
+			v[c] = p[0]
 		}
-		v[c] = p[0]
+	})
+	if differ.Load() {
+		return nil, false
 	}
 	return v, true
 }
