@@ -687,7 +687,7 @@ func imageToTokenAdd(a *nn.Attention, x []float32, kIn, vIn *tensor.Tensor, keys
 const upscaleRows = 4
 
 // upTile holds one tile's intermediate maps.
-type upTile struct{ y1, u1, y2, u2 []float32 }
+type upTile struct{ y1, y2, mt []float32 }
 
 var upPool sync.Pool
 
@@ -695,8 +695,11 @@ var upPool sync.Pool
 // tiles of upscaleRows embedding rows, one tile per worker, so that each tile's maps stay
 // in cache and no barrier separates the stages. Each 2x2 stride-2 transposed convolution
 // is one product with the weights viewed as [in, 4*out] (columns reordered to (a, b, out)
-// so that each output pixel's channels are contiguous); its rows are scattered to the 2x
-// finer grid with bias (and LayerNorm2d after the first), then GELU runs over the tile.
+// so that each output pixel's channels are contiguous). The maps stay in the products'
+// row order, pixel (y, x) then sub-pixel (a, b), rather than being scattered to the finer
+// grids: bias, LayerNorm2d and GELU are per pixel, and the next product does not care
+// about the order of its rows, so only the final logits ([M, ·], 8x fewer values than
+// the last map) are scattered to their place.
 // hyper is [M, C/8]; masks [M, 16*h*w] receives the low-res logits.
 func (d *MaskDecoder) upscaleMasks(sc *decScratch, h, w int, hyper, masks []float32) {
 	c := d.Config.TransformerDim
@@ -708,9 +711,12 @@ func (d *MaskDecoder) upscaleMasks(sc *decScratch, h, w int, hyper, masks []floa
 	permuteConvT(sc.w1, d.Upscale0.Weight.Data, c, o1)
 	permuteConvT(sc.w2, d.Upscale3.Weight.Data, o1, o2)
 	b1 := d.Upscale0.Bias.Data[:o1]
-	b2 := d.Upscale3.Bias.Data[:o2]
+	b2 := make([]float32, 4*o2) // the bias of each (a, b, out) column
+	for ab := range 4 {
+		copy(b2[ab*o2:], d.Upscale3.Bias.Data[:o2])
+	}
 	ln := d.Upscale1.LayerNorm
-	w2, w4 := 2*w, 4*w
+	w4 := 4 * w
 	par.ForEach((h+upscaleRows-1)/upscaleRows, func(ti int) {
 		y0 := ti * upscaleRows
 		tr := min(upscaleRows, h-y0)
@@ -721,41 +727,43 @@ func (d *MaskDecoder) upscaleMasks(sc *decScratch, h, w int, hyper, masks []floa
 		}
 		defer upPool.Put(t)
 		t.y1 = grow(t.y1, n1*o1*4)
-		t.u1 = grow(t.u1, 4*n1*o1)
 		t.y2 = grow(t.y2, 4*n1*o2*4)
-		t.u2 = grow(t.u2, 16*n1*o2)
+		t.mt = grow(t.mt, nm*16*n1)
+		// y1 rows (y, x), columns (a1, b1, o1): each o1 run is one pixel of the 2x grid.
 		gemm.Sgemm(false, false, n1, o1*4, c, 1, sc.keys[y0*w*c:], c, sc.w1, o1*4, 0, t.y1, o1*4)
-		for j := range n1 {
-			y, x := j/w, j%w
-			src := t.y1[j*o1*4 : (j+1)*o1*4]
-			for ab := range 4 {
-				a, b := ab/2, ab%2
-				dst := t.u1[((2*y+a)*w2+2*x+b)*o1:][:o1]
-				s := src[ab*o1 : (ab+1)*o1]
-				for o, v := range s {
-					dst[o] = v + b1[o]
+		for p := range 4 * n1 {
+			px := t.y1[p*o1 : (p+1)*o1]
+			vec.Blend(px, px, b1, 1, 1) // px + b1, rounded once
+			vec.LayerNorm(px, px, ln.Weight.Data, ln.Bias.Data, ln.Eps)
+		}
+		vec.GELU(t.y1, t.y1)
+		// y2 rows (y, x, a1, b1), columns (a2, b2, o2).
+		gemm.Sgemm(false, false, 4*n1, o2*4, o1, 1, t.y1, o1, sc.w2, o2*4, 0, t.y2, o2*4)
+		for r := range 4 * n1 {
+			row := t.y2[r*o2*4 : (r+1)*o2*4]
+			vec.BiasGELU(row, row, b2)
+		}
+		// mt columns (y, x, a1, b1, a2, b2) go to output pixel (4y+2a1+a2, 4x+2b1+b2).
+		gemm.Sgemm(false, true, nm, 16*n1, o2, 1, hyper, o2, t.y2, o2, 0, t.mt, 16*n1)
+		p0 := 4 * y0 * w4 // the tile is output rows 4*y0 .. 4*(y0+tr) of every mask
+		for m := range nm {
+			src := t.mt[m*16*n1 : (m+1)*16*n1]
+			dst := masks[m*16*h*w+p0:]
+			for j := range n1 {
+				y, x := j/w, j%w
+				s := src[j*16 : (j+1)*16 : (j+1)*16]
+				for a1 := range 2 {
+					for a2 := range 2 {
+						d := dst[(4*y+2*a1+a2)*w4+4*x:][:4:4]
+						// s index: a1*8 + b1*4 + a2*2 + b2; d index: 2*b1 + b2.
+						d[0] = s[a1*8+a2*2]
+						d[1] = s[a1*8+a2*2+1]
+						d[2] = s[a1*8+4+a2*2]
+						d[3] = s[a1*8+4+a2*2+1]
+					}
 				}
-				vec.LayerNorm(dst, dst, ln.Weight.Data, ln.Bias.Data, ln.Eps)
 			}
 		}
-		vec.GELU(t.u1, t.u1)
-		gemm.Sgemm(false, false, 4*n1, o2*4, o1, 1, t.u1, o1, sc.w2, o2*4, 0, t.y2, o2*4)
-		for j := range 4 * n1 {
-			y, x := j/w2, j%w2
-			src := t.y2[j*o2*4 : (j+1)*o2*4]
-			for ab := range 4 {
-				a, b := ab/2, ab%2
-				dst := t.u2[((2*y+a)*w4+2*x+b)*o2:][:o2]
-				s := src[ab*o2 : (ab+1)*o2]
-				for o, v := range s {
-					dst[o] = v + b2[o]
-				}
-			}
-		}
-		vec.GELU(t.u2, t.u2)
-		// The tile is output rows 4*y0 .. 4*(y0+tr) of every mask: contiguous per mask.
-		p0 := 4 * y0 * w4
-		gemm.Sgemm(false, true, nm, 16*n1, o2, 1, hyper, o2, t.u2, o2, 0, masks[p0:], 16*h*w)
 	})
 }
 
