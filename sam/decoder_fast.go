@@ -138,7 +138,6 @@ type decScratch struct {
 	keys, x []float32 // [HW, C]
 	kp, vp  []float32 // projected image side [HW, ci]
 	s       []float32 // scores [heads*Nt, HW]
-	w1, w2  []float32 // the upscaling weights reordered by permuteConvT
 }
 
 var decPool sync.Pool
@@ -706,10 +705,7 @@ func (d *MaskDecoder) upscaleMasks(sc *decScratch, h, w int, hyper, masks []floa
 	o1 := d.Upscale0.Weight.Dim(1)
 	o2 := d.Upscale3.Weight.Dim(1)
 	nm := len(hyper) / o2
-	sc.w1 = grow(sc.w1, c*o1*4)
-	sc.w2 = grow(sc.w2, o1*o2*4)
-	permuteConvT(sc.w1, d.Upscale0.Weight.Data, c, o1)
-	permuteConvT(sc.w2, d.Upscale3.Weight.Data, o1, o2)
+	uw := d.upWeights()
 	b1 := d.Upscale0.Bias.Data[:o1]
 	b2 := make([]float32, 4*o2) // the bias of each (a, b, out) column
 	for ab := range 4 {
@@ -730,7 +726,7 @@ func (d *MaskDecoder) upscaleMasks(sc *decScratch, h, w int, hyper, masks []floa
 		t.y2 = grow(t.y2, 4*n1*o2*4)
 		t.mt = grow(t.mt, nm*16*n1)
 		// y1 rows (y, x), columns (a1, b1, o1): each o1 run is one pixel of the 2x grid.
-		gemm.Sgemm(false, false, n1, o1*4, c, 1, sc.keys[y0*w*c:], c, sc.w1, o1*4, 0, t.y1, o1*4)
+		gemm.SgemmPacked(false, n1, 1, sc.keys[y0*w*c:], c, uw.w1, 0, t.y1, o1*4)
 		for p := range 4 * n1 {
 			px := t.y1[p*o1 : (p+1)*o1]
 			vec.Blend(px, px, b1, 1, 1) // px + b1, rounded once
@@ -738,7 +734,7 @@ func (d *MaskDecoder) upscaleMasks(sc *decScratch, h, w int, hyper, masks []floa
 		}
 		vec.GELU(t.y1, t.y1)
 		// y2 rows (y, x, a1, b1), columns (a2, b2, o2).
-		gemm.Sgemm(false, false, 4*n1, o2*4, o1, 1, t.y1, o1, sc.w2, o2*4, 0, t.y2, o2*4)
+		gemm.Sgemm(false, false, 4*n1, o2*4, o1, 1, t.y1, o1, uw.w2, o2*4, 0, t.y2, o2*4)
 		for r := range 4 * n1 {
 			row := t.y2[r*o2*4 : (r+1)*o2*4]
 			vec.BiasGELU(row, row, b2)
@@ -765,6 +761,41 @@ func (d *MaskDecoder) upscaleMasks(sc *decScratch, h, w int, hyper, masks []floa
 			}
 		}
 	})
+}
+
+// upWeights is the upscaling weights reordered by permuteConvT, the first one packed for
+// its product with every tile; they never change between calls, so they are kept, and
+// made again when the weights' bits change.
+type upWeights struct {
+	w1 *gemm.PackedB // [C, 4*o1]
+	w2 []float32     // [o1, 4*o2]
+}
+
+// upWeightsCache keeps the last upWeights by the weights' buffers and checksums.
+type upWeightsCache struct {
+	mu         sync.Mutex
+	src1, src2 *float32
+	sum1, sum2 uint64
+	u          *upWeights
+}
+
+func (d *MaskDecoder) upWeights() *upWeights {
+	wt1, wt3 := d.Upscale0.Weight.Data, d.Upscale3.Weight.Data
+	s1, s2 := bitSum(wt1), bitSum(wt3)
+	c := &d.upCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.u != nil && c.src1 == &wt1[0] && c.src2 == &wt3[0] && c.sum1 == s1 && c.sum2 == s2 {
+		return c.u
+	}
+	in, o1 := d.Upscale0.Weight.Dim(0), d.Upscale0.Weight.Dim(1)
+	o2 := d.Upscale3.Weight.Dim(1)
+	w1 := make([]float32, in*o1*4)
+	permuteConvT(w1, wt1, in, o1)
+	u := &upWeights{w1: gemm.PackB(false, in, 4*o1, w1, 4*o1), w2: make([]float32, o1*o2*4)}
+	permuteConvT(u.w2, wt3, o1, o2)
+	c.src1, c.src2, c.sum1, c.sum2, c.u = &wt1[0], &wt3[0], s1, s2, u
+	return u
 }
 
 // permuteConvT reorders a ConvTranspose2d weight [in, out, 2, 2] into [in, (a, b), out].

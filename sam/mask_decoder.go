@@ -44,6 +44,7 @@ type MaskDecoder struct {
 	peCache      nhwcCache
 	embCache     nhwcCache
 	l0Cache      layer0Cache
+	upCache      upWeightsCache
 }
 
 // NewMaskDecoder builds the decoder's parameters in s (normally "mask_decoder").
