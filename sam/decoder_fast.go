@@ -269,9 +269,7 @@ func projRows(dst, x []float32, n int, l *nn.Linear) []float32 {
 		par.For(n, 64, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				row := dst[r*out : (r+1)*out]
-				for i := range row {
-					row[i] += bv[i]
-				}
+				vec.Blend(row, row, bv, 1, 1) // row + bv, vectorized
 			}
 		})
 	}
@@ -497,9 +495,7 @@ func imageToTokenAddProj(a *nn.Attention, x []float32, kIn, vIn *tensor.Tensor, 
 	par.For(hw, 64, func(lo, hi int) {
 		for j := lo; j < hi; j++ {
 			row := keys[j*c : (j+1)*c]
-			for i := range row {
-				row[i] += bo[i]
-			}
+			vec.Blend(row, row, bo, 1, 1) // row + bo, vectorized
 		}
 	})
 }
@@ -509,10 +505,7 @@ func addRowVec(dst, src, v []float32) {
 	c := len(v)
 	par.For(len(dst)/c, 64, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			d, s := dst[r*c:(r+1)*c], src[r*c:(r+1)*c]
-			for i := range d {
-				d[i] = s[i] + v[i]
-			}
+			vec.Blend(dst[r*c:(r+1)*c], src[r*c:(r+1)*c], v, 1, 1)
 		}
 	})
 }
@@ -523,20 +516,14 @@ func normAddRows(keys, x, pe []float32, c int, ln nn.LayerNorm) {
 		for r := lo; r < hi; r++ {
 			k := keys[r*c : (r+1)*c]
 			vec.LayerNorm(k, k, ln.Weight.Data, ln.Bias.Data, ln.Eps)
-			xr, pr := x[r*c:(r+1)*c], pe[r*c:(r+1)*c]
-			for i, v := range k {
-				xr[i] = v + pr[i]
-			}
+			vec.Blend(x[r*c:(r+1)*c], k, pe[r*c:(r+1)*c], 1, 1) // k + pe, vectorized
 		}
 	})
 }
 
 func addTo(dst, a, b []float32) {
 	par.For(len(dst), 1<<15, func(lo, hi int) {
-		d, x, y := dst[lo:hi], a[lo:hi], b[lo:hi]
-		for i := range d {
-			d[i] = x[i] + y[i]
-		}
+		vec.Blend(dst[lo:hi], a[lo:hi], b[lo:hi], 1, 1) // a + b, vectorized
 	})
 }
 
@@ -674,9 +661,7 @@ func imageToTokenAdd(a *nn.Attention, x []float32, kIn, vIn *tensor.Tensor, keys
 	par.For(hw, 64, func(lo, hi int) {
 		for j := lo; j < hi; j++ {
 			row := keys[j*c : (j+1)*c]
-			for i := range row {
-				row[i] += bo[i]
-			}
+			vec.Blend(row, row, bo, 1, 1) // row + bo, vectorized
 		}
 	})
 }
