@@ -4,6 +4,7 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/aisam/aisam/gemm"
 	"github.com/aisam/aisam/internal/par"
@@ -65,9 +66,23 @@ func bitSum(x []float32) uint64 {
 	return l0 ^ l1<<16 ^ l2<<32 ^ l3<<48
 }
 
-// bitLanes sums the bit patterns of x in four lanes by index mod 4.
+// bitLanes sums the bit patterns of x in four lanes. Pairs of values are read as one
+// 64-bit word when x is 8-byte aligned (half the loads and adds); a change δ to either
+// half changes a lane by δ or δ·2³², never 0 mod 2⁶⁴, so single changes still show.
 func bitLanes(x []float32) (s0, s1, s2, s3 uint64) {
 	i := 0
+	if len(x) >= 8 && uintptr(unsafe.Pointer(&x[0]))%8 == 0 {
+		u := unsafe.Slice((*uint64)(unsafe.Pointer(&x[0])), len(x)/2)
+		j := 0
+		for ; j+4 <= len(u); j += 4 {
+			v := u[j : j+4 : j+4]
+			s0 += v[0]
+			s1 += v[1]
+			s2 += v[2]
+			s3 += v[3]
+		}
+		i = 2 * j
+	}
 	for ; i+4 <= len(x); i += 4 {
 		v := x[i : i+4 : i+4]
 		s0 += uint64(math.Float32bits(v[0]))
