@@ -628,34 +628,38 @@ func imageToTokenAdd(a *nn.Attention, x []float32, kIn, vIn *tensor.Tensor, keys
 	}
 	const chunk = 256
 	par.For((hw+chunk-1)/chunk, 1, func(lo, hi int) {
-		var m, sum [chunk]float32
+		var m, sum, ones [chunk]float32
+		for j := range ones {
+			ones[j] = 1
+		}
 		for j0 := lo * chunk; j0 < min(hi*chunk, hw); j0 += chunk {
 			n := min(chunk, hw-j0)
+			m, sum := m[:n], sum[:n]
+			// The sums and differences go through vec.Blend (x·1 + y·w, exact for w = ±1
+			// or y = 1), vectorized; only the max and the final scaling stay scalar.
 			for h := range heads {
 				for t := range nt {
 					r := h*nt + t
 					row := st[r*hw+j0 : r*hw+j0+n]
-					bv := bias[r]
-					for j := range row {
-						v := row[j] + bv
-						row[j] = v
-						if t == 0 || v > m[j] {
+					vec.Blend(row, row, ones[:n], 1, bias[r])
+					if t == 0 {
+						copy(m, row)
+						continue
+					}
+					for j, v := range row {
+						if v > m[j] {
 							m[j] = v
 						}
 					}
 				}
 				for t := range nt {
 					row := st[(h*nt+t)*hw+j0 : (h*nt+t)*hw+j0+n]
-					for j := range row {
-						row[j] -= m[j]
-					}
+					vec.Blend(row, row, m, 1, -1)
 					vec.ExpSubSum(row, row, 0)
-					for j := range row {
-						if t == 0 {
-							sum[j] = row[j]
-						} else {
-							sum[j] += row[j]
-						}
+					if t == 0 {
+						copy(sum, row)
+					} else {
+						vec.Blend(sum, sum, row, 1, 1)
 					}
 				}
 				for j := range n {
