@@ -336,7 +336,8 @@ func (d *MaskDecoder) forwardFastOpt(imageEmb, imagePE, sparse, dense *tensor.Te
 		emb := imageEmb.Data[(bi%imageEmb.Dim(0))*dim*hw:][:dim*hw]
 		dn := dense.Data[(bi%dense.Dim(0))*dim*hw:][:dim*hw]
 		if plan.l0 != nil {
-			copy(sc.keys, plan.l0.keys)
+			src := plan.l0.keys // 4 MB: copied on both workers
+			par.For(len(src), 1<<15, func(lo, hi int) { copy(sc.keys[lo:hi], src[lo:hi]) })
 		} else if cv, ok := channelConstant(dn, dim, hw); ok && embT != nil {
 			addRowVec(sc.keys, embT, cv)
 		} else {
@@ -391,10 +392,11 @@ func (t *TwoWayTransformer) forwardFast(tokens *tensor.Tensor, kpe []float32, hw
 		var kp, vp, qp []float32
 		// x and keys packed once for both folded attentions.
 		var xp, keysp *gemm.PackedB
+		x := sc.x
 		if i == 0 { // later layers get x from the previous layer's normAddRows
 			t2i, i2t = plan.t2i0, plan.i2t0
 			if plan.l0 != nil {
-				copy(sc.x, plan.l0.x)
+				x = plan.l0.x // read only: normAddRows writes the next x to sc.x
 				kp, vp, qp = plan.l0.kp, plan.l0.vp, plan.l0.qp
 				xp, keysp = plan.l0.xp, plan.l0.keysp
 			} else {
@@ -403,22 +405,22 @@ func (t *TwoWayTransformer) forwardFast(tokens *tensor.Tensor, kpe []float32, hw
 		}
 		if xp == nil && !t2i && !i2t {
 			c := queries.Dim(2)
-			xp = gemm.PackB(true, c, hw, sc.x, c)
+			xp = gemm.PackB(true, c, hw, x, c)
 			defer xp.Release()
 		}
 		var att *tensor.Tensor
 		if t2i {
-			att = tokenToImageProj(l.CrossTokenToImage, tensor.Add(queries, tokens), sc.x, sc.keys, hw, sc, kp, vp)
+			att = tokenToImageProj(l.CrossTokenToImage, tensor.Add(queries, tokens), x, sc.keys, hw, sc, kp, vp)
 		} else {
-			att = tokenToImage(l.CrossTokenToImage, tensor.Add(queries, tokens), sc.x, sc.keys, hw, sc.s, xp, keysp)
+			att = tokenToImage(l.CrossTokenToImage, tensor.Add(queries, tokens), x, sc.keys, hw, sc.s, xp, keysp)
 		}
 		queries = l.Norm2.Forward(nil, tensor.Add(queries, att))
 		mlp := l.Lin2.Forward(nil, tensor.ReLU(l.Lin1.Forward(nil, queries)))
 		queries = l.Norm3.Forward(nil, tensor.Add(queries, mlp))
 		if i2t {
-			imageToTokenAddProj(l.CrossImageToToken, sc.x, tensor.Add(queries, tokens), queries, sc.keys, hw, sc, qp)
+			imageToTokenAddProj(l.CrossImageToToken, x, tensor.Add(queries, tokens), queries, sc.keys, hw, sc, qp)
 		} else {
-			imageToTokenAdd(l.CrossImageToToken, sc.x, tensor.Add(queries, tokens), queries, sc.keys, hw, sc.s, xp)
+			imageToTokenAdd(l.CrossImageToToken, x, tensor.Add(queries, tokens), queries, sc.keys, hw, sc.s, xp)
 		}
 		// norm4, and x = keys + PE for the next attention while each row is in cache.
 		normAddRows(sc.keys, sc.x, kpe, queries.Dim(2), *l.Norm4)
