@@ -719,6 +719,10 @@ func (d *MaskDecoder) upscaleMasks(sc *decScratch, h, w int, hyper, masks []floa
 	}
 	ln := d.Upscale1.LayerNorm
 	w4 := 4 * w
+	ones := make([]float32, 4*upscaleRows*w)
+	for i := range ones {
+		ones[i] = 1
+	}
 	par.ForEach((h+upscaleRows-1)/upscaleRows, func(ti int) {
 		y0 := ti * upscaleRows
 		tr := min(upscaleRows, h-y0)
@@ -729,6 +733,7 @@ func (d *MaskDecoder) upscaleMasks(sc *decScratch, h, w int, hyper, masks []floa
 		}
 		defer upPool.Put(t)
 		t.y1 = grow(t.y1, n1*o1*4)
+		n2 := 4 * n1
 		t.y2 = grow(t.y2, 4*n1*o2*4)
 		t.mt = grow(t.mt, nm*16*n1)
 		// y1 rows (y, x), columns (a1, b1, o1): each o1 run is one pixel of the 2x grid.
@@ -739,30 +744,32 @@ func (d *MaskDecoder) upscaleMasks(sc *decScratch, h, w int, hyper, masks []floa
 			vec.LayerNorm(px, px, ln.Weight.Data, ln.Bias.Data, ln.Eps)
 		}
 		vec.GELU(t.y1, t.y1)
-		// y2 rows (y, x, a1, b1), columns (a2, b2, o2).
-		gemm.Sgemm(false, false, 4*n1, o2*4, o1, 1, t.y1, o1, uw.w2, o2*4, 0, t.y2, o2*4)
-		for r := range 4 * n1 {
-			row := t.y2[r*o2*4 : (r+1)*o2*4]
-			vec.BiasGELU(row, row, b2)
+		// y2ᵀ rows (a2, b2, o2), columns (y, x, a1, b1): transposing y1 (o1 channels) to
+		// pack it costs half as much as transposing y2 (4·o2) for the logits' product, and
+		// each (a2, b2) block of y2ᵀ is then read in place as that product's B.
+		gemm.Sgemm(true, true, 4*o2, n2, o1, 1, uw.w2, 4*o2, t.y1, o1, 0, t.y2, n2)
+		for r := range 4 * o2 {
+			row := t.y2[r*n2 : (r+1)*n2]
+			vec.Blend(row, row, ones[:n2], 1, b2[r]) // row + b2[r], exact
 		}
-		// mt columns (y, x, a1, b1, a2, b2) go to output pixel (4y+2a1+a2, 4x+2b1+b2).
-		gemm.Sgemm(false, true, nm, 16*n1, o2, 1, hyper, o2, t.y2, o2, 0, t.mt, 16*n1)
+		vec.GELU(t.y2, t.y2)
+		// mt[(a2, b2), m] columns (y, x, a1, b1) go to output pixel (4y+2a1+a2, 4x+2b1+b2).
+		for ab2 := range 4 {
+			gemm.Sgemm(false, false, nm, n2, o2, 1, hyper, o2, t.y2[ab2*o2*n2:], n2, 0, t.mt[ab2*nm*n2:], n2)
+		}
 		p0 := 4 * y0 * w4 // the tile is output rows 4*y0 .. 4*(y0+tr) of every mask
 		for m := range nm {
-			src := t.mt[m*16*n1 : (m+1)*16*n1]
 			dst := masks[m*16*h*w+p0:]
-			for j := range n1 {
-				y, x := j/w, j%w
-				s := src[j*16 : (j+1)*16 : (j+1)*16]
-				for a1 := range 2 {
-					for a2 := range 2 {
-						d := dst[(4*y+2*a1+a2)*w4+4*x:][:4:4]
-						// s index: a1*8 + b1*4 + a2*2 + b2; d index: 2*b1 + b2.
-						d[0] = s[a1*8+a2*2]
-						d[1] = s[a1*8+a2*2+1]
-						d[2] = s[a1*8+4+a2*2]
-						d[3] = s[a1*8+4+a2*2+1]
-					}
+			for ab2 := range 4 {
+				a2, b2 := ab2/2, ab2%2
+				src := t.mt[(ab2*nm+m)*n2 : (ab2*nm+m+1)*n2]
+				for j := range n1 {
+					y, x := j/w, j%w
+					s := src[j*4 : j*4+4 : j*4+4] // (a1, b1)
+					r0 := dst[(4*y+a2)*w4+4*x+b2:]
+					r1 := dst[(4*y+2+a2)*w4+4*x+b2:]
+					r0[0], r0[2] = s[0], s[1]
+					r1[0], r1[2] = s[2], s[3]
 				}
 			}
 		}
