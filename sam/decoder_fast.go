@@ -2,6 +2,7 @@ package sam
 
 import (
 	"math"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -63,7 +64,9 @@ func bitSum(x []float32) uint64 {
 		l0, l1, l2, l3 = l0+s0, l1+s1, l2+s2, l3+s3
 		mu.Unlock()
 	})
-	return l0 ^ l1<<16 ^ l2<<32 ^ l3<<48
+	// Rotations, not shifts: a lane's high bits (where a change to the odd value of a
+	// 64-bit word lands) must not be shifted out.
+	return l0 ^ bits.RotateLeft64(l1, 16) ^ bits.RotateLeft64(l2, 32) ^ bits.RotateLeft64(l3, 48)
 }
 
 // bitLanes sums the bit patterns of x in four lanes. Pairs of values are read as one
