@@ -104,6 +104,40 @@ func (d *Dataset) implicitChunks(chunkBytes int64) ([]chunkRef, error) {
 
 // fixedArrayChunks lists the chunks of a fixed-array index (FAHD header, FADB data block,
 // optionally split into pages).
+// arrayEntries describes the entries of the fixed and extensible array chunk indexes: an
+// address, then for filtered datasets the stored size (sizeLen bytes) and filter mask.
+type arrayEntries struct {
+	size, sizeLen int
+	filtered      bool
+	chunkBytes    int64
+	g             []int64 // chunk grid (maxGrid)
+	grid          int64   // number of chunks in the grid
+	what          string  // for error messages
+}
+
+// appendArrayEntries decodes the entries in b, the first of which is chunk number k, and
+// appends the written chunks that lie in the grid.
+func (d *Dataset) appendArrayEntries(chunks []chunkRef, b []byte, k int64, e arrayEntries) ([]chunkRef, error) {
+	for i := 0; i+e.size <= len(b) && k < e.grid; i, k = i+e.size, k+1 {
+		ec := d.f.cursor(b[i:i+e.size], e.what)
+		ch := chunkRef{addr: ec.addr(), size: uint64(e.chunkBytes)}
+		if e.filtered {
+			ch.size = ec.uvar(e.sizeLen)
+			ch.mask = ec.u32()
+		}
+		if ec.err != nil {
+			return chunks, ec.err
+		}
+		if d.f.undef(ch.addr) {
+			continue
+		}
+		if ch.offset = d.gridOffset(e.g, k); ch.offset != nil {
+			chunks = append(chunks, ch)
+		}
+	}
+	return chunks, nil
+}
+
 func (d *Dataset) fixedArrayChunks(chunkBytes int64) ([]chunkRef, error) {
 	f := d.f
 	hsize := 12 + f.sl + f.so
@@ -154,26 +188,11 @@ func (d *Dataset) fixedArrayChunks(chunkBytes int64) ([]chunkRef, error) {
 	bitmap := int((npages + 7) / 8)
 	prefix := int64(6 + f.so + bitmap)
 	var chunks []chunkRef
+	ents := arrayEntries{size: esize, sizeLen: sizeLen, filtered: filtered, chunkBytes: chunkBytes, g: g, grid: grid, what: "fixed array entry"}
 	// addEntries decodes the entries of b, the first of which is chunk number k.
-	addEntries := func(b []byte, k int64) error {
-		for i := 0; i+esize <= len(b); i, k = i+esize, k+1 {
-			ec := f.cursor(b[i:i+esize], "fixed array entry")
-			ch := chunkRef{addr: ec.addr(), size: uint64(chunkBytes)}
-			if filtered {
-				ch.size = ec.uvar(sizeLen)
-				ch.mask = ec.u32()
-			}
-			if ec.err != nil {
-				return ec.err
-			}
-			if f.undef(ch.addr) {
-				continue
-			}
-			if ch.offset = d.gridOffset(g, k); ch.offset != nil {
-				chunks = append(chunks, ch)
-			}
-		}
-		return nil
+	addEntries := func(b []byte, k int64) (err error) {
+		chunks, err = d.appendArrayEntries(chunks, b, k, ents)
+		return err
 	}
 	if int64(nelem) > f.size/int64(esize)+1 && npages == 0 {
 		return nil, fmt.Errorf("%w: fixed array of %d entries cannot fit the file", ErrFormat, nelem)

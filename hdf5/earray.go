@@ -100,25 +100,10 @@ func (d *Dataset) extensibleArrayChunks(chunkBytes int64) ([]chunkRef, error) {
 	}
 
 	var chunks []chunkRef
-	add := func(b []byte, k int64) error {
-		for i := 0; i+esize <= len(b) && k < grid; i, k = i+esize, k+1 {
-			ec := f.cursor(b[i:i+esize], "extensible array entry")
-			ch := chunkRef{addr: ec.addr(), size: uint64(chunkBytes)}
-			if filtered {
-				ch.size = ec.uvar(sizeLen)
-				ch.mask = ec.u32()
-			}
-			if ec.err != nil {
-				return ec.err
-			}
-			if f.undef(ch.addr) {
-				continue
-			}
-			if ch.offset = d.gridOffset(g, k); ch.offset != nil {
-				chunks = append(chunks, ch)
-			}
-		}
-		return nil
+	ents := arrayEntries{size: esize, sizeLen: sizeLen, filtered: filtered, chunkBytes: chunkBytes, g: g, grid: grid, what: "extensible array entry"}
+	add := func(b []byte, k int64) (err error) {
+		chunks, err = d.appendArrayEntries(chunks, b, k, ents)
+		return err
 	}
 	if err := add(idxEntries, 0); err != nil {
 		return nil, err
