@@ -76,20 +76,7 @@ func conv3x3Winograd(out, x, u []float32, C, H, W, O, pad, OH, OW int, beta floa
 		for c := lo; c < hi; c++ {
 			plane := x[c*H*W : (c+1)*H*W]
 			for ty := range th {
-				for r := range 4 {
-					p := prow[r*pw : (r+1)*pw]
-					clear(p)
-					yy := 2*ty - pad + r
-					if yy < 0 || yy >= H {
-						continue
-					}
-					// p[i] = row[i - pad] for 0 <= i-pad < W.
-					lo := max(pad, 0)
-					hi := min(pw, W+pad)
-					if lo < hi {
-						copy(p[lo:hi], plane[yy*W+lo-pad:])
-					}
-				}
+				padBand(prow, plane, 4, pw, 2*ty-pad, pad, H, W)
 				off := c*T + ty*tw
 				for k := range 16 {
 					vk[k] = v[k*ct+off : k*ct+off+tw]
@@ -174,4 +161,20 @@ func conv3x3Winograd(out, x, u []float32, C, H, W, O, pad, OH, OW int, beta floa
 			}
 		}
 	})
+}
+
+// padBand copies n rows of plane [H, W], starting at row y0, into dst as rows of length
+// pw shifted right by pad: dst[r*pw+i] = plane[y0+r][i-pad], zero outside the plane.
+// Both Winograd input transforms read their tile bands from it without bounds logic.
+func padBand(dst, plane []float32, n, pw, y0, pad, H, W int) {
+	lo, hi := max(pad, 0), min(pw, W+pad)
+	for r := range n {
+		p := dst[r*pw : (r+1)*pw]
+		clear(p)
+		yy := y0 + r
+		if yy < 0 || yy >= H || lo >= hi {
+			continue
+		}
+		copy(p[lo:hi], plane[yy*W+lo-pad:])
+	}
 }

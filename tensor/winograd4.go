@@ -132,19 +132,7 @@ func conv3x3Winograd4(out, x, u, bias []float32, C, H, W, O, pad, OH, OW int) {
 		for c := lo; c < hi; c++ {
 			plane := x[c*H*W : (c+1)*H*W]
 			for ty := range th {
-				for r := range 6 {
-					p := prow[r*pw : (r+1)*pw]
-					clear(p)
-					yy := 4*ty - pad + r
-					if yy < 0 || yy >= H {
-						continue
-					}
-					lo := max(pad, 0)
-					hi := min(pw, W+pad)
-					if lo < hi {
-						copy(p[lo:hi], plane[yy*W+lo-pad:])
-					}
-				}
+				padBand(prow, plane, 6, pw, 4*ty-pad, pad, H, W)
 				off := c*T + ty*tw
 				for k := range 36 {
 					vk[k] = v[k*ct+off : k*ct+off+tw]
