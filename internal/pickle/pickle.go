@@ -542,14 +542,8 @@ func (d *Decoder) step(op byte) error {
 			return errf("bad PUT index %q", s)
 		}
 		return d.memoPut(i)
-	case 'q':
-		i, err := d.uint(1)
-		if err != nil {
-			return err
-		}
-		return d.memoPut(i)
-	case 'r':
-		i, err := d.uint(4)
+	case 'q', 'r': // BINPUT (1-byte index), LONG_BINPUT (4-byte)
+		i, err := d.uint(memoIndexWidth(op))
 		if err != nil {
 			return err
 		}
@@ -566,14 +560,8 @@ func (d *Decoder) step(op byte) error {
 			return errf("bad GET index %q", s)
 		}
 		return d.memoGet(i)
-	case 'h':
-		i, err := d.uint(1)
-		if err != nil {
-			return err
-		}
-		return d.memoGet(i)
-	case 'j':
-		i, err := d.uint(4)
+	case 'h', 'j': // BINGET (1-byte index), LONG_BINGET (4-byte)
+		i, err := d.uint(memoIndexWidth(op))
 		if err != nil {
 			return err
 		}
@@ -968,4 +956,13 @@ func describe(sb *strings.Builder, v any, depth int) {
 	default:
 		fmt.Fprintf(sb, "<%T>", v)
 	}
+}
+
+// memoIndexWidth is the byte width of the memo index after BINPUT/BINGET (1) and
+// LONG_BINPUT/LONG_BINGET (4).
+func memoIndexWidth(op byte) int {
+	if op == 'q' || op == 'h' {
+		return 1
+	}
+	return 4
 }
